@@ -1,0 +1,31 @@
+# The two commands: `make run` (talk to the bot) and `make test` (check everything).
+# Both set up the machine from nothing: .venv, dependencies, spaCy pipeline,
+# knowledge base and Rasa model, each step skipped when already up to date.
+.PHONY: run test setup evaluate actions lint clean
+
+PY := .venv/bin/python
+
+run:
+	@./scripts/bootstrap.sh
+	@$(PY) -m bot run
+
+test:
+	@./scripts/test.sh
+
+setup:
+	@./scripts/bootstrap.sh
+	@$(PY) -m bot setup
+
+# NLU quality: the held-out patient questions and 5-fold cross-validation.
+evaluate: setup
+	@./scripts/evaluate.sh
+
+# The action server alone, for `rasa shell` in another terminal.
+actions: setup
+	@.venv/bin/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055}
+
+lint:
+	@.venv/bin/ruff check bot actions tests
+
+clean:
+	rm -rf var models results .pytest_cache

@@ -1,0 +1,1 @@
+"""Metastatic cancer FAQ assistant: knowledge base, NLP pipeline, channels and tools."""

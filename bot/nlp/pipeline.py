@@ -1,0 +1,56 @@
+"""Build the spaCy pipeline Rasa's SpacyNLP loads, from spaCy alone (no downloads).
+
+Blank English tokenisation plus an entity ruler whose patterns come from
+`vocabulary`. Each pattern carries its canonical value as the span's `ent_id_`,
+so "lymph glands" and "nodes" both arrive in Rasa as `lymph nodes`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from bot.nlp.vocabulary import VOCABULARY
+from bot.settings import VAR_DIR
+
+PIPELINE_NAME = "en_metastatic"
+PIPELINE_DIR = VAR_DIR / "nlp" / PIPELINE_NAME
+
+
+def entity_patterns() -> list[dict[str, str]]:
+    return [
+        {"label": label, "pattern": variant, "id": canonical}
+        for label, values in VOCABULARY.items()
+        for canonical, variants in values.items()
+        for variant in variants
+    ]
+
+
+def vocabulary_fingerprint() -> str:
+    return hashlib.sha256(json.dumps(entity_patterns(), sort_keys=True).encode()).hexdigest()
+
+
+def build_pipeline() -> Language:
+    nlp = spacy.blank("en")
+    nlp.meta["name"] = PIPELINE_NAME.removeprefix("en_")
+    nlp.meta["version"] = "1.0.0"
+    nlp.meta["description"] = "Blank English with the metastatic-cancer assistant's entity patterns."
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns(entity_patterns())
+    return nlp
+
+
+def write_pipeline(path: Path = PIPELINE_DIR) -> Path:
+    """Save the pipeline where config.yml's SpacyNLP expects it; skip if up to date."""
+    stamp = path / "vocabulary.sha256"
+    fingerprint = vocabulary_fingerprint()
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    build_pipeline().to_disk(path)
+    stamp.write_text(fingerprint)
+    return path

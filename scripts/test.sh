@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything `make test` (and CI, through .ci/run) checks, from a clean clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+./scripts/bootstrap.sh
+.venv/bin/python -m bot setup
+
+echo "==> Lint (ruff)"
+.venv/bin/ruff check bot actions tests
+
+echo "==> Validate Rasa data"
+.venv/bin/rasa data validate --fail-on-warnings --quiet
+
+echo "==> pytest"
+.venv/bin/python -m pytest -q tests
+
+echo "==> Rasa end-to-end test conversations (tests/test_stories.yml)"
+.venv/bin/rasa test core --model models/metastatic-faq.tar.gz --stories tests/test_stories.yml \
+  --out results/stories --fail-on-prediction-errors --no-plot
+
+echo "==> All checks passed in $(( $(date +%s) - started )) s"

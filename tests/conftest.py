@@ -1,0 +1,93 @@
+"""Shared fixtures: a real SQLite knowledge base, and the real servers for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from bot.db import get_engine
+from bot.knowledge.loader import load_knowledge_base
+from bot.knowledge.repository import KnowledgeBase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def kb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'kb.db'}"
+    load_knowledge_base(get_engine(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def kb(kb_url: str) -> KnowledgeBase:
+    return KnowledgeBase(kb_url)
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict:
+    return yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def ask_intents(domain: dict) -> list[str]:
+    return [i for i in domain["intents"] if i.startswith("ask_") and i not in {"ask_source", "ask_capabilities"}]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    def __init__(self, process: subprocess.Popen, port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+
+    @property
+    def webhook(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
+
+    def say(self, sender: str, message: str) -> list[dict]:
+        response = requests.post(self.webhook, json={"sender": sender, "message": message}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """`python -m bot run` on free ports against its own SQLite file, as a user runs it."""
+    tmp = tmp_path_factory.mktemp("servers")
+    port, actions_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "BOT_PORT": str(port),
+        "ACTIONS_PORT": str(actions_port),
+        "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
+        "RASA_TOKEN": "",
+    }
+    log = tmp / "servers.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 300
+    while "Ready in" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"`python -m bot run` did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    yield Servers(process, port, log)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

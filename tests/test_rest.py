@@ -1,0 +1,57 @@
+"""The REST channel end to end: `python -m bot run`, real HTTP, real action server and database."""
+
+import requests
+
+from bot import messages
+from bot.settings import load_settings
+
+PHONE = load_settings().care_team_phone
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_a_question_gets_the_article_answer_disclaimer_buttons_and_source(servers):
+    replies = servers.say("rest-1", "what is metastatic cancer?")
+    answer = next(r for r in replies if "text" in r)
+    assert answer["text"].startswith("A metastatic cancer, or metastatic tumor, is one that has spread")
+    assert answer["text"].endswith(messages.disclaimer())
+    assert 2 <= len(answer["buttons"]) <= 3
+    custom = next(r["custom"] for r in replies if "custom" in r)
+    assert custom["source"]["title"] == "Metastatic cancer"
+    assert custom["source"]["updated"] == "June 14, 2022"
+
+
+def test_a_worried_caregiver_asking_about_a_site(servers):
+    reply = texts(servers.say("rest-2", "my husbands cancer spread to his spine what symptoms should we expect"))
+    assert "Bone metastasis may cause pain and an increased risk of fractures." in reply
+    assert PHONE in reply
+
+
+def test_a_follow_up_button_payload_answers_that_question(servers):
+    first = servers.say("rest-3", "how does cancer spread")
+    payload = next(r for r in first if "buttons" in r)["buttons"][0]["payload"]
+    assert texts(servers.say("rest-3", payload)).endswith(messages.disclaimer())
+
+
+def test_gap_answers_point_to_the_care_team(servers):
+    reply = texts(servers.say("rest-4", "which tumor markers show that cancer has spread"))
+    assert messages.GAP_NOTES["tumor_markers"] in reply
+
+
+def test_goodbye_shows_the_source(servers):
+    servers.say("rest-5", "hi")
+    reply = texts(servers.say("rest-5", "ok bye"))
+    assert "From: Metastatic cancer, updated June 14, 2022." in reply
+    assert PHONE in reply
+
+
+def test_gibberish_gets_a_polite_reply_with_the_care_team(servers):
+    reply = texts(servers.say("rest-6", "qwzx plmkj vvvv"))
+    assert PHONE in reply
+
+
+def test_http_api_is_off_without_a_token(servers):
+    response = requests.post(f"http://127.0.0.1:{servers.port}/model/parse", json={"text": "hello"}, timeout=10)
+    assert response.status_code in (403, 404)

@@ -1,4 +1,9 @@
-"""Held-out patient questions (never used in training) get the right intent >= 95% of the time."""
+"""Held-out patient questions (never used in training) get the right intent >= 95% of the time.
+
+Two sets, each written by someone who did not write the training data:
+`nlu_heldout.yml` (also used once for error analysis while the training data was
+improved) and `nlu_heldout_fresh.yml` (written afterwards, never looked at).
+"""
 
 import asyncio
 from collections import Counter
@@ -10,7 +15,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from bot.cli import MODEL_PATH
 from tests.conftest import ROOT
 
-HELD_OUT = ROOT / "tests" / "nlu_heldout.yml"
+HELD_OUT = [ROOT / "tests" / "nlu_heldout.yml", ROOT / "tests" / "nlu_heldout_fresh.yml"]
 
 
 @pytest.fixture(scope="module")
@@ -18,24 +23,25 @@ def agent() -> Agent:
     return Agent.load(str(MODEL_PATH))
 
 
-def test_held_out_questions_are_understood(agent):
-    examples = load_data(str(HELD_OUT)).intent_examples
-    assert len(examples) >= 400
+@pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.name)
+def test_held_out_questions_are_understood(agent, path):
+    examples = load_data(str(path)).intent_examples
+    assert len(examples) >= 240
 
     async def predict():
         return [await agent.parse_message(e.get("text")) for e in examples]
 
-    results = asyncio.run(predict())
-    misses = Counter()
-    for example, result in zip(examples, results, strict=True):
-        if result["intent"]["name"] != example.get("intent"):
-            misses[(example.get("intent"), result["intent"]["name"])] += 1
+    misses = Counter(
+        (example.get("intent"), result["intent"]["name"])
+        for example, result in zip(examples, asyncio.run(predict()), strict=True)
+        if result["intent"]["name"] != example.get("intent")
+    )
     accuracy = 1 - sum(misses.values()) / len(examples)
-    print(f"\nheld-out accuracy: {accuracy:.1%} of {len(examples)}; misses: {misses.most_common(10)}")
+    print(f"\n{path.name}: {accuracy:.1%} of {len(examples)} right; misses: {misses.most_common(8)}")
     assert accuracy >= 0.95, misses.most_common()
 
 
-def test_held_out_set_is_not_in_the_training_data():
-    held_out = {e.get("text").lower() for e in load_data(str(HELD_OUT)).intent_examples}
+def test_held_out_sets_are_not_in_the_training_data():
     training = {e.get("text").lower() for e in load_data(str(ROOT / "data" / "nlu")).intent_examples}
-    assert not held_out & training
+    for path in HELD_OUT:
+        assert not {e.get("text").lower() for e in load_data(str(path)).intent_examples} & training

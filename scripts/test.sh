@@ -15,8 +15,9 @@ echo "==> Validate Rasa data"
 echo "==> pytest"
 .venv/bin/python -m pytest -q tests
 
+# --e2e: each user message goes through NLU too (intent and entities are checked).
 echo "==> Rasa end-to-end test conversations (tests/test_stories.yml)"
 .venv/bin/rasa test core --model models/metastatic-faq.tar.gz --stories tests/test_stories.yml \
-  --out results/stories --fail-on-prediction-errors --no-plot
+  --out results/stories --e2e --fail-on-prediction-errors --no-plot
 
 echo "==> All checks passed in $(( $(date +%s) - started )) s"

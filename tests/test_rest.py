@@ -9,7 +9,7 @@ PHONE = load_settings().care_team_phone
 
 
 def texts(replies: list[dict]) -> str:
-    return "\n".join(r.get("text", "") for r in replies)
+    return "\n".join(r["text"] for r in replies if r.get("text"))
 
 
 def test_a_question_gets_the_article_answer_disclaimer_buttons_and_source(servers):
@@ -32,7 +32,9 @@ def test_a_worried_caregiver_asking_about_a_site(servers):
 def test_a_follow_up_button_payload_answers_that_question(servers):
     first = servers.say("rest-3", "how does cancer spread")
     payload = next(r for r in first if "buttons" in r)["buttons"][0]["payload"]
-    assert texts(servers.say("rest-3", payload)).endswith(messages.disclaimer())
+    assert payload == "/ask_what_is_lymph"
+    reply = texts(servers.say("rest-3", payload))
+    assert reply.startswith("Lymph is a clear fluid") and reply.endswith(messages.disclaimer())
 
 
 def test_gap_answers_point_to_the_care_team(servers):

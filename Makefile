@@ -25,7 +25,7 @@ actions: setup
 	@.venv/bin/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055}
 
 lint:
-	@.venv/bin/ruff check bot actions tests
+	@.venv/bin/ruff check bot actions tests scripts
 
 clean:
 	rm -rf var models results .pytest_cache

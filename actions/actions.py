@@ -14,10 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import messages
+from bot.insights.store import InsightStore
 from bot.knowledge.repository import Answer, KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ def shared_knowledge_base() -> KnowledgeBase:
     return KnowledgeBase()
 
 
+@lru_cache(maxsize=1)
+def shared_insights() -> InsightStore:
+    return InsightStore()
+
+
 def button(key: str) -> dict[str, str]:
     """A follow-up button for `topic` or `topic/site`, sending that question's intent."""
     topic, _, site = key.partition("/")
@@ -42,25 +48,26 @@ def button(key: str) -> dict[str, str]:
     return {"title": messages.TOPIC_LABELS.get(key, topic.replace("_", " ")), "payload": payload}
 
 
-def with_contact(template: str) -> str:
-    return template.format(contact=messages.care_team_contact())
-
-
-class UsesKnowledgeBase:
-    """Mixin for actions that read the knowledge base; tests inject their own.
+class UsesStores:
+    """Mixin for actions that read the knowledge base or record insights; tests inject their own.
 
     Not an `Action` itself: rasa_sdk registers every `Action` subclass it finds.
     """
 
-    def __init__(self, kb: KnowledgeBase | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase | None = None, insights: InsightStore | None = None) -> None:
         self._kb = kb
+        self._insights = insights
 
     @property
     def kb(self) -> KnowledgeBase:
         return self._kb or shared_knowledge_base()
 
+    @property
+    def insights(self) -> InsightStore:
+        return self._insights or shared_insights()
 
-class ActionAnswer(UsesKnowledgeBase, Action):
+
+class ActionAnswer(UsesStores, Action):
     """Answer an `ask_<topic>` question with the article's own sentences."""
 
     def name(self) -> str:
@@ -73,10 +80,17 @@ class ActionAnswer(UsesKnowledgeBase, Action):
         answer = self._find(topic, site)
         if answer is None:
             log.warning("No knowledge-base answer for intent %r (site %r)", intent, site)
-            dispatcher.utter_message(text=with_contact(messages.NO_ANSWER))
+            dispatcher.utter_message(text=messages.fill(messages.NO_ANSWER))
             return []
+        return self.send(dispatcher, tracker, answer, site)
+
+    def send(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer, site: str | None = None
+    ) -> list[EventType]:
         dispatcher.utter_message(**render(answer))
-        return [SlotSet("last_topic", topic), SlotSet("body_site", answer.site or site)]
+        dispatcher.utter_message(text=messages.FEEDBACK_PROMPT, buttons=FEEDBACK_BUTTONS)
+        self.insights.answered(answer.topic, answer.site, tracker.get_latest_input_channel())
+        return [SlotSet("last_topic", answer.topic), SlotSet("body_site", answer.site or site)]
 
     def _find(self, topic: str, site: str | None) -> Answer | None:
         if topic == SITE_TOPIC:
@@ -84,6 +98,56 @@ class ActionAnswer(UsesKnowledgeBase, Action):
             # symptoms, whose follow-ups offer the sites.
             return (site and self.kb.answer(SITE_TOPIC, site)) or self.kb.answer(GENERAL_SYMPTOMS)
         return self.kb.answer(topic)
+
+
+FEEDBACK_BUTTONS = [
+    {"title": messages.FEEDBACK_YES, "payload": "/feedback_helpful"},
+    {"title": messages.FEEDBACK_NO, "payload": "/feedback_unhelpful"},
+]
+
+
+class ActionTellMeMore(ActionAnswer):
+    """ "Tell me more": continue the last topic with its first follow-up."""
+
+    def name(self) -> str:
+        return "action_tell_me_more"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        last = tracker.get_slot("last_topic")
+        current = last and self._find(last, tracker.get_slot("body_site"))
+        if not current or not current.followups:
+            dispatcher.utter_message(text=messages.fill(messages.MORE_WHAT), buttons=starter_buttons())
+            return []
+        topic, _, site = current.followups[0].partition("/")
+        answer = self._find(topic, site or None)
+        if answer is None:
+            dispatcher.utter_message(text=messages.fill(messages.NO_ANSWER))
+            return []
+        return self.send(dispatcher, tracker, answer, site or None)
+
+
+class ActionFeedback(UsesStores, Action):
+    """Store "Was this helpful?" for the last topic (never who said it)."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_helpful"
+        self.insights.feedback(tracker.get_slot("last_topic"), helpful, tracker.get_latest_input_channel())
+        dispatcher.utter_message(text=messages.FEEDBACK_THANKS if helpful else messages.fill(messages.FEEDBACK_SORRY))
+        return []
+
+
+class ActionStartOver(Action):
+    """ "Start over": forget the conversation and offer the starting topics."""
+
+    def name(self) -> str:
+        return "action_start_over"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=messages.fill(messages.START_OVER), buttons=starter_buttons())
+        return [Restarted()]
 
 
 def render(answer: Answer) -> dict[str, Any]:
@@ -104,7 +168,7 @@ def render(answer: Answer) -> dict[str, Any]:
     }
 
 
-class ActionRespond(UsesKnowledgeBase, Action):
+class ActionRespond(UsesStores, Action):
     """Greetings, thanks, goodbye, "are you a bot?", capabilities and the source."""
 
     def name(self) -> str:
@@ -119,12 +183,12 @@ class ActionRespond(UsesKnowledgeBase, Action):
             text = "\n\n".join(filter(None, [source_text, messages.disclaimer()]))
             dispatcher.utter_message(text=text, json_message=custom)
         elif intent == "goodbye":
-            text = "\n\n".join(filter(None, [with_contact(messages.GOODBYE), source_text]))
+            text = "\n\n".join(filter(None, [messages.fill(messages.GOODBYE), source_text]))
             dispatcher.utter_message(text=text, json_message=custom)
         elif intent == "ask_capabilities":
-            dispatcher.utter_message(text=with_contact(messages.CAPABILITIES), buttons=starter_buttons())
+            dispatcher.utter_message(text=messages.fill(messages.CAPABILITIES), buttons=starter_buttons())
         elif intent == "bot_challenge":
-            dispatcher.utter_message(text=with_contact(messages.BOT_CHALLENGE))
+            dispatcher.utter_message(text=messages.fill(messages.BOT_CHALLENGE))
         elif intent == "thank":
             dispatcher.utter_message(text=messages.THANK)
         else:
@@ -136,12 +200,101 @@ def starter_buttons() -> list[dict[str, str]]:
     return [button(topic) for topic in messages.STARTER_TOPICS]
 
 
-class ActionNotUnderstood(Action):
-    """When NLU is unsure: say so, offer topics, and give the care-team contact."""
+class FixedReply(UsesStores):
+    """A reply of fixed wording from `bot.messages` (never medical text), with topic buttons.
+
+    A mixin, not an `Action`, so rasa_sdk registers only the concrete actions below.
+    """
+
+    action_name: str
+    template: str
+    topics: tuple[str, ...] = ()
+    safety: str | None = None  # lets channels show emergency and crisis replies distinctly
+    unanswered_reason: str | None = None  # store the question for content editors
+
+    def name(self) -> str:
+        return self.action_name
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(
+            text=messages.fill(self.template),
+            buttons=[button(topic) for topic in self.topics],
+            json_message={"safety": self.safety} if self.safety else None,
+        )
+        if self.unanswered_reason:
+            self.insights.unanswered(
+                tracker.latest_message.get("text") or "", self.unanswered_reason, tracker.get_latest_input_channel()
+            )
+        return []
+
+
+class ActionEmergency(FixedReply, Action):
+    action_name, template, safety = "action_emergency", messages.EMERGENCY, "emergency"
+
+
+class ActionCrisis(FixedReply, Action):
+    action_name, template, safety = "action_crisis", messages.CRISIS, "crisis"
+
+
+class ActionPersonalAdvice(FixedReply, Action):
+    action_name, template = "action_personal_advice", messages.PERSONAL_ADVICE
+    topics = messages.PERSONAL_ADVICE_TOPICS
+
+
+class ActionHandoff(FixedReply, Action):
+    action_name, template = "action_handoff", messages.HANDOFF
+
+
+class ActionOutOfScope(FixedReply, Action):
+    action_name, template, topics = "action_out_of_scope", messages.OUT_OF_SCOPE, messages.STARTER_TOPICS
+    unanswered_reason = "out_of_scope"
+
+
+class ActionNotUnderstood(UsesStores, Action):
+    """When NLU is unsure: offer the closest topics ("Did you mean…?"), or the care team.
+
+    A second miss in a row gets the care-team contact instead of another guess.
+    """
 
     def name(self) -> str:
         return "action_not_understood"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text=with_contact(messages.NOT_UNDERSTOOD), buttons=starter_buttons())
+        self.insights.unanswered(
+            tracker.latest_message.get("text") or "", "not_understood", tracker.get_latest_input_channel()
+        )
+        if previous_action(tracker) == self.name():
+            dispatcher.utter_message(text=messages.fill(messages.SECOND_MISS))
+            return []
+        topics = closest_topics(tracker.latest_message)
+        if topics:
+            buttons = [button(t) for t in topics]
+            buttons.append({"title": messages.SOMETHING_ELSE, "payload": "/handoff"})
+            dispatcher.utter_message(text=messages.fill(messages.CLARIFY), buttons=buttons)
+        else:
+            dispatcher.utter_message(text=messages.fill(messages.NOT_UNDERSTOOD), buttons=starter_buttons())
         return []
+
+
+def closest_topics(latest_message: dict[str, Any], most: int = 3, floor: float = 0.05) -> list[str]:
+    """The best-ranked answerable topics of an unsure prediction, best first."""
+    ranking = latest_message.get("intent_ranking") or []
+    topics = [
+        r["name"].removeprefix(ASK_PREFIX)
+        for r in ranking
+        if r.get("name", "").startswith(ASK_PREFIX) and (r.get("confidence") or 0) >= floor
+    ]
+    return [t for t in topics if t in messages.TOPIC_LABELS][:most]
+
+
+def previous_action(tracker: Tracker) -> str | None:
+    """The bot's last action before the user's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None

@@ -193,6 +193,15 @@ def run() -> None:
                 process.kill()
 
 
+def report(output_format: str, plot_path: str | None) -> None:
+    from bot.insights.report import as_csv, as_text, build_report, plot
+
+    data = build_report()
+    print(as_csv(data) if output_format == "csv" else as_text(data), end="\n" if output_format == "text" else "")
+    if plot_path:
+        print(f"Chart saved to {plot(data, Path(plot_path))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("load-kb", help="load the article into the knowledge base")
     train_parser = commands.add_parser("train", help="train the Rasa model if its inputs changed")
     train_parser.add_argument("--force", action="store_true", help="train even if nothing changed")
+    report_parser = commands.add_parser("report", help="most-asked and unhelpful topics, unanswered questions")
+    report_parser.add_argument("--format", choices=["text", "csv"], default="text")
+    report_parser.add_argument("--plot", metavar="PNG", nargs="?", const="results/most-asked-topics.png")
     args = parser.parse_args(argv)
     logging.basicConfig(level=load_settings().log_level, format="%(levelname)s %(name)s: %(message)s")
     os.chdir(PROJECT_ROOT)
@@ -211,4 +223,5 @@ def main(argv: list[str] | None = None) -> None:
         "build-nlp": build_nlp,
         "load-kb": load_kb,
         "train": lambda: train(force=args.force),
+        "report": lambda: report(args.format, args.plot),
     }[args.command]()

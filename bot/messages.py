@@ -17,6 +17,12 @@ def care_team_contact(settings: Settings | None = None) -> str:
     return f"call your care team at {settings.care_team_phone}{hours}"
 
 
+def fill(template: str, settings: Settings | None = None) -> str:
+    """A template with the care-team contact and emergency number filled in."""
+    settings = settings or load_settings()
+    return template.format(contact=care_team_contact(settings), emergency=settings.emergency_number)
+
+
 def disclaimer(settings: Settings | None = None) -> str:
     return (
         "This is general information, not medical advice. Your care team can tell you "
@@ -116,4 +122,36 @@ NOT_UNDERSTOOD = (
     "metastatic cancer. You can pick a topic below, or {contact}."
 )
 NO_ANSWER = "I'm sorry, I can't answer that right now. Please {contact}."
-SITE_PROMPT = "Where has the cancer spread? Pick one to see what the article says about it."
+FEEDBACK_PROMPT = "Was this helpful?"
+FEEDBACK_YES = "Yes"
+FEEDBACK_NO = "No"
+FEEDBACK_THANKS = "Thank you for telling me."
+FEEDBACK_SORRY = "Thank you for telling me. I'm sorry it didn't help. Your care team can help: {contact}."
+MORE_WHAT = "What would you like to know more about? You can also {contact}."
+START_OVER = "Let's start over. What would you like to know? You can also {contact}."
+CLARIFY = "I'm not sure I understood. Did you mean one of these? You can also {contact}."
+SOMETHING_ELSE = "Something else"
+SECOND_MISS = "I'm sorry, I couldn't find an answer to that. The best people to ask are your care team: {contact}."
+
+# Safety and routing. The emergency and crisis replies come first and alone.
+EMERGENCY = (
+    "This sounds like an emergency. Call {emergency} now, or go to the nearest emergency room. "
+    "Don't wait for a reply from me. When you are safe, {contact}."
+)
+CRISIS = (
+    "I'm so sorry you're going through this, and I'm glad you reached out. You don't have to face "
+    "it alone. Please call or text 988 now to reach the 988 Suicide & Crisis Lifeline, any time, "
+    "day or night. If you are in danger right now, call {emergency}. Your care team wants to know "
+    "how you are feeling too: {contact}."
+)
+PERSONAL_ADVICE = (
+    "I can't advise on a personal situation: doses, medicines, results or what will happen to one "
+    "person are questions only your care team can answer, because they know your history. "
+    "Please {contact}. I can share what the article says in general:"
+)
+HANDOFF = "You can talk to a person on the care team: {contact}."
+OUT_OF_SCOPE = (
+    "I can only answer questions about metastatic cancer from a medically reviewed article, so I "
+    "can't help with that. For anything else, {contact}. Here are some things I can help with:"
+)
+PERSONAL_ADVICE_TOPICS = ("questions_for_care_team", "treatment_goals", "living_long")

@@ -7,7 +7,7 @@ started=$(date +%s)
 .venv/bin/python -m bot setup
 
 echo "==> Lint (ruff)"
-.venv/bin/ruff check bot actions tests
+.venv/bin/ruff check bot actions tests scripts
 
 echo "==> Validate Rasa data"
 .venv/bin/rasa data validate --fail-on-warnings --quiet

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,14 @@ from bot.knowledge.loader import load_knowledge_base
 from bot.knowledge.repository import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests never touch the developer's database: everything not given its own URL
+# (actions built without one, for instance) writes to this throwaway SQLite file.
+os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bot-tests-')) / 'bot.db'}"
 
 
 @pytest.fixture(scope="session")
-def kb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'kb.db'}"
+def kb_url() -> str:
+    url = os.environ["DATABASE_URL"]
     load_knowledge_base(get_engine(url))
     return url
 
@@ -88,6 +92,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             pytest.fail(f"`python -m bot run` did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
     yield Servers(process, port, log)
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    # SIGTERM (as Ctrl-C or a service manager sends it) stops both servers cleanly.
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
+    for busy in (port, actions_port):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", busy)) != 0, f"port {busy} still in use after SIGTERM"

@@ -7,7 +7,16 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswer, ActionNotUnderstood, ActionRespond
+from actions.actions import (
+    ActionAnswer,
+    ActionCrisis,
+    ActionEmergency,
+    ActionHandoff,
+    ActionNotUnderstood,
+    ActionOutOfScope,
+    ActionPersonalAdvice,
+    ActionRespond,
+)
 from bot import messages
 from bot.settings import load_settings
 
@@ -44,7 +53,9 @@ def answer(kb):
 
 def test_every_topic_is_answered_with_disclaimer_buttons_and_source(answer, ask_intents):
     for intent in ask_intents:
-        [message], events = run(answer, intent)
+        [message, feedback], events = run(answer, intent)
+        assert feedback["text"] == messages.FEEDBACK_PROMPT
+        assert [b["payload"] for b in feedback["buttons"]] == ["/feedback_helpful", "/feedback_unhelpful"]
         assert message["text"].endswith(messages.disclaimer()), intent
         assert PHONE in message["text"]
         assert 2 <= len(message["buttons"]) <= 4, intent
@@ -54,19 +65,21 @@ def test_every_topic_is_answered_with_disclaimer_buttons_and_source(answer, ask_
             "reviewer": "Maurie Markman, MD, President, Medicine & Science",
             "updated": "June 14, 2022",
         }
-        assert SlotSet("last_topic", intent.removeprefix("ask_")) in events
+        shown = message["custom"]["topic"]
+        assert shown == intent.removeprefix("ask_") or (intent, shown) == ("ask_symptoms_by_site", "general_symptoms")
+        assert SlotSet("last_topic", shown) in events
 
 
 def test_follow_up_buttons_lead_to_answers(answer, kb, ask_intents):
     for intent in ask_intents:
-        [message], _ = run(answer, intent)
+        message, _ = run(answer, intent)[0]
         for b in message["buttons"]:
             topic = b["payload"].removeprefix("/ask_").split("{")[0]
             assert kb.answer(topic) or kb.sites(topic), b
 
 
 def test_what_is_metastatic_cancer(answer):
-    [message], _ = run(answer, "ask_what_is_metastatic_cancer")
+    [message, _], _ = run(answer, "ask_what_is_metastatic_cancer")
     assert message["text"].startswith(
         "A metastatic cancer, or metastatic tumor, is one that has spread from the primary site of origin"
     )
@@ -82,13 +95,13 @@ def test_what_is_metastatic_cancer(answer):
     ],
 )
 def test_symptoms_for_a_site_answer_for_that_site(answer, value, says, not_says):
-    [message], events = run(answer, "ask_symptoms_by_site", site(value))
+    [message, _], events = run(answer, "ask_symptoms_by_site", site(value))
     assert says in message["text"] and not_says not in message["text"]
     assert SlotSet("body_site", value) in events
 
 
 def test_symptoms_without_a_site_give_general_symptoms_and_offer_the_sites(answer):
-    [message], _ = run(answer, "ask_symptoms_by_site")
+    [message, _], _ = run(answer, "ask_symptoms_by_site")
     assert "• Fatigue" in message["text"] and "• Difficulty breathing" in message["text"]
     payloads = [b["payload"] for b in message["buttons"]]
     assert '/ask_symptoms_by_site{"body_site": "brain"}' in payloads
@@ -96,13 +109,13 @@ def test_symptoms_without_a_site_give_general_symptoms_and_offer_the_sites(answe
 
 
 def test_lymph_node_symptoms_say_the_article_is_silent(answer):
-    [message], _ = run(answer, "ask_symptoms_by_site", site("lymph nodes"))
+    [message, _], _ = run(answer, "ask_symptoms_by_site", site("lymph nodes"))
     assert messages.GAP_NOTES["lymph_node_symptoms"] in message["text"]
     assert "• Fatigue" in message["text"]
 
 
 def test_tumor_markers_name_no_marker(answer):
-    [message], _ = run(answer, "ask_tumor_markers")
+    [message, _], _ = run(answer, "ask_tumor_markers")
     assert "These substances are called tumor markers." in message["text"]
     assert messages.GAP_NOTES["tumor_markers"] in message["text"]
 
@@ -134,3 +147,82 @@ def test_small_talk(kb):
 def test_not_understood_offers_topics_and_the_care_team():
     [message], _ = run(ActionNotUnderstood(), "nlu_fallback")
     assert PHONE in message["text"] and message["buttons"]
+
+
+@pytest.mark.parametrize(
+    "action, expected",
+    [
+        (ActionEmergency(), "Call 911 now, or go to the nearest emergency room."),
+        (ActionCrisis(), "call or text 988"),
+        (ActionPersonalAdvice(), "I can't advise on a personal situation"),
+        (ActionHandoff(), "talk to a person"),
+        (ActionOutOfScope(), "can't help with that"),
+    ],
+)
+def test_routing_replies_name_the_care_team(action, expected):
+    [message], events = run(action, "any")
+    assert expected in message["text"]
+    assert PHONE in message["text"]
+    assert events == []
+
+
+def test_emergency_and_crisis_replies_are_marked_for_channels():
+    for action, label in ((ActionEmergency(), "emergency"), (ActionCrisis(), "crisis")):
+        [message], _ = run(action, label)
+        assert message["custom"] == {"safety": label}
+        assert message["buttons"] == []
+
+
+def test_personal_advice_offers_what_the_article_says():
+    [message], _ = run(ActionPersonalAdvice(), "personal_advice")
+    assert [b["payload"] for b in message["buttons"]] == [f"/ask_{topic}" for topic in messages.PERSONAL_ADVICE_TOPICS]
+
+
+def unsure_tracker(events: list[dict]) -> Tracker:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "ask_common_sites", "confidence": 0.32},
+        {"name": "ask_how_cancer_spreads", "confidence": 0.30},
+        {"name": "greet", "confidence": 0.2},
+        {"name": "ask_naming", "confidence": 0.1},
+        {"name": "ask_coping", "confidence": 0.01},
+    ]
+    return Tracker(
+        sender_id="test-user",
+        slots={},
+        latest_message={"intent": ranking[0], "intent_ranking": ranking, "entities": [], "text": "usual spots?"},
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def test_unsure_prediction_asks_did_you_mean_with_the_closest_topics():
+    dispatcher = CollectingDispatcher()
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": "usual spots?"}]
+    asyncio.run(ActionNotUnderstood().run(dispatcher, unsure_tracker(events), {}))
+    [message] = dispatcher.messages
+    assert message["text"] == messages.fill(messages.CLARIFY) and PHONE in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == [
+        "/ask_common_sites",
+        "/ask_how_cancer_spreads",
+        "/ask_naming",
+        "/handoff",
+    ]
+    assert message["buttons"][-1]["title"] == messages.SOMETHING_ELSE
+
+
+def test_second_miss_in_a_row_gives_the_care_team():
+    dispatcher = CollectingDispatcher()
+    events = [
+        {"event": "user", "text": "usual spots?"},
+        {"event": "action", "name": "action_not_understood"},
+        {"event": "bot", "text": messages.fill(messages.CLARIFY)},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "no, the other thing"},
+    ]
+    asyncio.run(ActionNotUnderstood().run(dispatcher, unsure_tracker(events), {}))
+    [message] = dispatcher.messages
+    assert message["text"] == messages.fill(messages.SECOND_MISS) and PHONE in message["text"]

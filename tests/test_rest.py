@@ -33,8 +33,9 @@ def test_a_follow_up_button_payload_answers_that_question(servers):
     first = servers.say("rest-3", "how does cancer spread")
     payload = next(r for r in first if "buttons" in r)["buttons"][0]["payload"]
     assert payload == "/ask_what_is_lymph"
-    reply = texts(servers.say("rest-3", payload))
-    assert reply.startswith("Lymph is a clear fluid") and reply.endswith(messages.disclaimer())
+    answer, feedback = [r["text"] for r in servers.say("rest-3", payload) if r.get("text")]
+    assert answer.startswith("Lymph is a clear fluid") and answer.endswith(messages.disclaimer())
+    assert feedback == messages.FEEDBACK_PROMPT
 
 
 def test_gap_answers_point_to_the_care_team(servers):
@@ -57,3 +58,18 @@ def test_gibberish_gets_a_polite_reply_with_the_care_team(servers):
 def test_http_api_is_off_without_a_token(servers):
     response = requests.post(f"http://127.0.0.1:{servers.port}/model/parse", json={"text": "hello"}, timeout=10)
     assert response.status_code in (403, 404)
+
+
+def test_context_follow_up_site_and_tell_me_more(servers):
+    servers.say("rest-7", "what symptoms does liver metastasis cause")
+    assert "Brain metastasis may cause headaches, seizures or dizziness." in texts(
+        servers.say("rest-7", "and what about the brain?")
+    )
+    more = texts(servers.say("rest-7", "tell me more"))
+    assert messages.disclaimer() in more
+
+
+def test_start_over_forgets_the_topic(servers):
+    servers.say("rest-8", "what is palliative care")
+    assert texts(servers.say("rest-8", "start over")) == messages.fill(messages.START_OVER)
+    assert texts(servers.say("rest-8", "tell me more")) == messages.fill(messages.MORE_WHAT)

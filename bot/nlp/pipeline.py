@@ -1,8 +1,9 @@
 """Build the spaCy pipeline Rasa's SpacyNLP loads, from spaCy alone (no downloads).
 
-Blank English tokenisation plus an entity ruler whose patterns come from
-`vocabulary`. Each pattern carries its canonical value as the span's `ent_id_`,
-so "lymph glands" and "nodes" both arrive in Rasa as `lymph nodes`.
+Blank English tokenisation, an entity ruler whose patterns come from
+`vocabulary` (each carries its canonical value as the span's `ent_id_`, so
+"lymph glands" and "nodes" both arrive in Rasa as `lymph nodes`), and the
+safety matcher from `bot.safety`, which rebuilds its patterns from code on load.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
+import bot.safety  # noqa: F401  (registers the safety_matcher factory)
 from bot.nlp.vocabulary import VOCABULARY
 from bot.settings import VAR_DIR
 
@@ -31,7 +33,9 @@ def entity_patterns() -> list[dict[str, str]]:
 
 
 def vocabulary_fingerprint() -> str:
-    return hashlib.sha256(json.dumps(entity_patterns(), sort_keys=True).encode()).hexdigest()
+    """Changes when the saved pipeline would: its patterns or its components."""
+    content = {"patterns": entity_patterns(), "pipes": ["entity_ruler", "safety_matcher"]}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def build_pipeline() -> Language:
@@ -41,6 +45,7 @@ def build_pipeline() -> Language:
     nlp.meta["description"] = "Blank English with the metastatic-cancer assistant's entity patterns."
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
     ruler.add_patterns(entity_patterns())
+    nlp.add_pipe("safety_matcher")
     return nlp
 
 

@@ -1,0 +1,50 @@
+"""Record insights from the action server; a failure to record never costs a reply."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db import get_engine, session_factory
+from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
+from bot.knowledge.models import Base
+from bot.privacy import scrub
+
+log = logging.getLogger(__name__)
+MAX_STORED_TEXT = 2000
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class InsightStore:
+    """Writes to the database at `url` (default DATABASE_URL)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = url
+        self._sessions = session_factory(url)
+        self._ready = False
+
+    def _add(self, row: Base) -> None:
+        try:
+            if not self._ready:
+                Base.metadata.create_all(get_engine(self._url))
+                self._ready = True
+            with self._sessions() as session, session.begin():
+                session.add(row)
+        except SQLAlchemyError:
+            log.exception("Could not record %s", type(row).__name__)
+
+    def answered(self, topic: str, site: str | None, channel: str | None) -> None:
+        self._add(AnswerLogRow(topic=topic, site=site or None, channel=channel, created_at=_now()))
+
+    def feedback(self, topic: str | None, helpful: bool, channel: str | None) -> None:
+        self._add(FeedbackRow(topic=topic, helpful=helpful, channel=channel, created_at=_now()))
+
+    def unanswered(self, text: str, reason: str, channel: str | None) -> None:
+        text = scrub(text or "")[:MAX_STORED_TEXT].strip()
+        if text:
+            self._add(UnansweredRow(text=text, reason=reason, channel=channel, created_at=_now()))

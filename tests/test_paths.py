@@ -1,0 +1,26 @@
+"""Every path through a conversation names the care team, against the running bot."""
+
+import pytest
+
+from bot.settings import load_settings
+
+PHONE = load_settings().care_team_phone
+
+
+@pytest.mark.parametrize(
+    "path, message, expected",
+    [
+        ("answer", "what is metastatic cancer", "A metastatic cancer, or metastatic tumor"),
+        ("fallback", "qwzx plmkj vvvv", "not sure I understood"),
+        ("out of scope", "what's the weather like tomorrow", "can't help with that"),
+        ("personal advice", "how much morphine can i take", "can't advise on a personal situation"),
+        ("personal advice", "how long does my dad have left", "can't advise on a personal situation"),
+        ("hand-off", "can i talk to a real nurse", "talk to a person"),
+        ("emergency", "my husband collapsed and isn't breathing", "Call 911 now"),
+        ("crisis", "i want to end my life", "988"),
+    ],
+)
+def test_every_path_names_the_care_team(servers, path, message, expected):
+    reply = "\n".join(r["text"] for r in servers.say(f"path-{path}", message) if r.get("text"))
+    assert expected in reply, path
+    assert PHONE in reply, path

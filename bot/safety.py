@@ -119,8 +119,6 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "weak on one side",
         "numb on one side",
         "having a stroke",
-        "signs of a stroke",
-        "stroke symptoms",
         "think it's a stroke",
         "think its a stroke",
     ),
@@ -139,6 +137,9 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "chest hurts",
         "chest is hurting",
         "heart attack",
+        "sitting on my chest",
+        "weight on my chest",
+        "crushing feeling in my chest",
     ),
     "BLEEDING": ("bleeding", "blood", "bleed", "nosebleed", "nose bleed", "clots", "blood clots"),
     "WONT_STOP": (
@@ -154,7 +155,22 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "everywhere",
         "soaking",
     ),
-    "BLOOD_VERB": ("coughing", "coughing up", "spitting", "spitting up", "vomiting", "throwing up", "puking"),
+    "BLOOD_VERB": (
+        "coughing",
+        "coughing up",
+        "coughed",
+        "coughed up",
+        "spitting",
+        "spitting up",
+        "spat",
+        "spit up",
+        "vomiting",
+        "vomited",
+        "throwing up",
+        "threw up",
+        "puking",
+        "puked",
+    ),
     "WEAK": (
         "went weak",
         "gone weak",
@@ -171,6 +187,11 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "can't talk",
         "cant talk",
         "suddenly confused",
+        "suddenly super confused",
+        "doesn't know where he is",
+        "doesnt know where he is",
+        "doesn't know where she is",
+        "doesnt know where she is",
         "very confused",
     ),
     "HEAD": (
@@ -203,6 +224,8 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "throat closing",
         "tongue is swelling",
         "anaphylaxis",
+        "about to pass out",
+        "going to pass out",
         "anaphylactic",
     ),
     "SUICIDE": (
@@ -236,8 +259,9 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "harming myself",
         "self harm",
         "self-harm",
-        "cut myself",
         "cutting myself",
+        "cut myself on purpose",
+        "cut myself again",
         "overdose",
         "take all my pills",
         "take all of my pills",
@@ -273,11 +297,27 @@ _MACROS: dict[str, tuple[str, ...]] = {
         "gun is loaded",
         "a burden to",
         "better off gone",
+        "rather die",
+        "rather just die",
+        "rather be dead",
+        "just want to die",
+        "if i wasn't here",
+        "if i wasnt here",
+        "if i weren't here",
+        "shoot myself",
+        "shoot himself",
+        "shoot herself",
+        "hurt himself",
+        "hurt herself",
+        "goodbye letters",
+        "to not wake up",
+        "and not wake up",
+        "tonight is the night",
     ),
 }
 
 # Each rule is a sequence of macro references and literal words; "*" skips up to
-# three words ("bleeding from her wound won't stop").
+# five words ("coughed up a lot of bright red blood").
 _RULES: dict[str, tuple[str, ...]] = {
     EMERGENCY: (
         "{CANT} {BREATHE}",
@@ -319,15 +359,16 @@ HYPOTHETICAL = frozenset(
     }
 )
 # ... or when they follow it ("is coughing up blood a symptom of ...?").
-HYPOTHETICAL_AFTER = frozenset(
-    {"symptom", "symptoms", "sign", "signs", "mean", "means", "normal", "once", "ago", "last"}
-)
-SKIP = [{"OP": "?"}] * 3
+HYPOTHETICAL_AFTER = frozenset({"symptom", "symptoms", "sign", "signs", "mean", "means", "normal", "once", "back"})
+SKIP = [{"OP": "?"}] * 5
 CLAUSE_BREAKS = frozenset({".", ",", ";", "!", "?", "but", "and", "because", ":", "-"})
 WINDOW = 5
 
 Doc.set_extension("safety", default=None, force=True)
 Doc.set_extension("safety_matches", default=(), force=True)
+# Matches dropped as negated or general ("no chest pain"): the learned intent is
+# then not trusted either, since the message itself says the danger is absent.
+Doc.set_extension("safety_suppressed", default=(), force=True)
 
 
 def _expand(rule: str) -> Iterable[str]:
@@ -384,18 +425,18 @@ class SafetyMatcher:
             self.matcher.add(label, patterns)
 
     def __call__(self, doc: Doc) -> Doc:
-        found = []
+        found, suppressed = [], []
         for match_id, start, end in self.matcher(doc):
             span = Span(doc, start, end, label=match_id)
-            if is_negated(span):
-                continue
-            if span.label_ == EMERGENCY and is_general_question(span):
-                continue
-            found.append(span)
+            if is_negated(span) or (span.label_ == EMERGENCY and is_general_question(span)):
+                suppressed.append(span)
+            else:
+                found.append(span)
         labels = {span.label_ for span in found}
         # The crisis reply also carries the emergency number, so it takes precedence.
         doc._.safety = CRISIS if CRISIS in labels else EMERGENCY if EMERGENCY in labels else None
         doc._.safety_matches = tuple(span.text for span in found)
+        doc._.safety_suppressed = tuple(span.text for span in suppressed)
         return doc
 
     # The patterns are rebuilt from this module on load: nothing to serialise.

@@ -81,3 +81,11 @@ def test_crisis_gets_988_and_the_care_team(servers, text):
 def test_harmless_messages_raise_no_alarm(servers, text):
     reply = first_text(servers.say("safety-harmless", text))
     assert reply not in (EMERGENCY_TEXT, CRISIS_TEXT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i just coughed up a lot of bright red blood", "she threw up so much dark blood just now"],
+)
+def test_blood_reports_with_words_in_between(nlp, text):
+    assert nlp(text)._.safety == EMERGENCY

@@ -6,8 +6,10 @@
   entity ruler records as `ent_id_`. One vocabulary, no second synonym list.
 - `SafetyIntentOverride`: makes the `emergency` or `crisis` intent win whenever
   either detector fires: the spaCy safety matcher (deterministic patterns) or
-  DIET's own top prediction. It runs before FallbackClassifier, so a message
-  about danger is never answered with "I'm not sure I understood".
+  DIET's own top prediction at `min_confidence` or above, unless the matcher
+  found the danger negated or asked about in general ("no chest pain"). It runs
+  before FallbackClassifier, so a message about danger is never answered with
+  "I'm not sure I understood".
 """
 
 from __future__ import annotations
@@ -52,25 +54,49 @@ class SafetyIntentOverride(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyIntentOverride:
-        return cls()
+        return cls(config)
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # DIET's emergency/crisis prediction counts from this confidence up.
+        return {"min_confidence": 0.0}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.min_confidence = float(config.get("min_confidence", 0.0))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            label = self.safety_label(message)
+            doc = message.get(SPACY_DOCS[TEXT])
+            pattern = doc._.safety if doc is not None else None
+            predicted = message.get(INTENT) or {}
+            learned = predicted.get("name") if predicted.get("name") in SAFETY_INTENTS else None
+            learned_confidence = predicted.get("confidence") or 0.0
+            vetoed = doc is not None and bool(doc._.safety_suppressed)
+            if learned and (learned_confidence < self.min_confidence or vetoed):
+                learned = None
+                if not pattern:
+                    self._demote(message)
+            label = pattern or learned
             if label:
+                # Which detector fired, and how sure DIET was, for the logs and evaluation.
+                message.set(
+                    "safety",
+                    {"label": label, "pattern": pattern, "learned": learned, "confidence": learned_confidence},
+                    add_to_output=True,
+                )
                 self._promote(message, label)
         return messages
 
     @staticmethod
-    def safety_label(message: Message) -> str | None:
-        doc = message.get(SPACY_DOCS[TEXT])
-        if doc is not None and doc._.safety:
-            return doc._.safety
-        predicted = (message.get(INTENT) or {}).get("name")
-        return predicted if predicted in SAFETY_INTENTS else None
+    def _demote(message: Message) -> None:
+        """An untrusted emergency/crisis guess gives way to the next-best intent."""
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") not in SAFETY_INTENTS]
+        if ranking:
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     @staticmethod
     def _promote(message: Message, label: str) -> None:

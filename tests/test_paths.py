@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot import messages
 from bot.settings import load_settings
 
 PHONE = load_settings().care_team_phone
@@ -24,3 +25,11 @@ def test_every_path_names_the_care_team(servers, path, message, expected):
     reply = "\n".join(r["text"] for r in servers.say(f"path-{path}", message) if r.get("text"))
     assert expected in reply, path
     assert PHONE in reply, path
+
+
+def test_two_misses_in_a_row_give_the_care_team(servers):
+    first = servers.say("path-two-misses", "zxqv blorp snarf")
+    second = servers.say("path-two-misses", "wibble frotz quux")
+    assert "not sure I understood" in first[0]["text"]
+    assert second[0]["text"] == messages.fill(messages.SECOND_MISS)
+    assert PHONE in second[0]["text"]

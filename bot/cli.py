@@ -176,6 +176,7 @@ def run() -> None:
         base = f"http://localhost:{settings.bot_port}"
         step(f"Ready in {time.monotonic() - started:.0f} s. Talk to the bot:")
         print(
+            f"    in a browser: {base}/chat\n"
             f"    curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
             f'      -d \'{{"sender": "me", "message": "what is metastatic cancer?"}}\'\n'
             "    or, in another terminal: .venv/bin/rasa shell\n"

@@ -155,3 +155,9 @@ OUT_OF_SCOPE = (
     "can't help with that. For anything else, {contact}. Here are some things I can help with:"
 )
 PERSONAL_ADVICE_TOPICS = ("questions_for_care_team", "treatment_goals", "living_long")
+
+# Website widget.
+WIDGET_OFFLINE = (
+    "I can't reach the assistant right now; I'll keep trying. If you need help, {contact}. "
+    "In an emergency, call {emergency}."
+)

@@ -7,7 +7,9 @@ module invents its own variable names.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,8 @@ class Settings:
     care_team_hours: str
     emergency_number: str
     log_level: str
+    web_session_secret: str
+    web_allowed_origins: str
 
     @property
     def action_endpoint(self) -> str:
@@ -50,4 +54,20 @@ def load_settings() -> Settings:
         care_team_hours=os.environ.get("CARE_TEAM_HOURS", ""),
         emergency_number=os.environ.get("EMERGENCY_NUMBER", "911"),
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        web_session_secret=os.environ.get("WEB_SESSION_SECRET") or _development_secret("web_session_secret"),
+        web_allowed_origins=os.environ.get("WEB_ALLOWED_ORIGINS", ""),
     )
+
+
+@cache
+def _development_secret(name: str) -> str:
+    """A random secret kept in var/ so that `make run` works without configuration.
+
+    Production sets the environment variable instead; this file is never committed.
+    """
+    path = VAR_DIR / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -12,6 +12,8 @@ echo "==> Lint (ruff)"
 echo "==> Validate Rasa data"
 .venv/bin/rasa data validate --fail-on-warnings --quiet
 
+./scripts/test-deps.sh
+
 echo "==> pytest"
 .venv/bin/python -m pytest -q tests
 

@@ -79,6 +79,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "ACTIONS_PORT": str(actions_port),
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
         "RASA_TOKEN": "",
+        "WEB_SESSION_SECRET": "test-secret-not-for-production",
+        "WEB_ALLOWED_ORIGINS": "https://www.example.org",
     }
     log = tmp / "servers.log"
     with log.open("w") as out:

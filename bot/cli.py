@@ -167,6 +167,9 @@ def run() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    if not (os.environ.get("TWILIO_AUTH_TOKEN") and os.environ.get("SENDER_ID_SECRET")):
+        env.setdefault("BOT_ENV", "development")
+        print("    SMS channel: DEVELOPMENT secrets from var/secrets/ (set TWILIO_AUTH_TOKEN and SENDER_ID_SECRET)")
     try:
         for name, command in server_commands(settings).items():
             step(f"Starting the {name}")

@@ -20,7 +20,9 @@ def care_team_contact(settings: Settings | None = None) -> str:
 def fill(template: str, settings: Settings | None = None) -> str:
     """A template with the care-team contact and emergency number filled in."""
     settings = settings or load_settings()
-    return template.format(contact=care_team_contact(settings), emergency=settings.emergency_number)
+    return template.format(
+        contact=care_team_contact(settings), emergency=settings.emergency_number, phone=settings.care_team_phone
+    )
 
 
 def disclaimer(settings: Settings | None = None) -> str:
@@ -157,7 +159,20 @@ OUT_OF_SCOPE = (
 PERSONAL_ADVICE_TOPICS = ("questions_for_care_team", "treatment_goals", "living_long")
 
 # Website widget.
+WIDGET_DISCLAIMER = "General information, not medical advice."
 WIDGET_OFFLINE = (
     "I can't reach the assistant right now; I'll keep trying. If you need help, {contact}. "
     "In an emergency, call {emergency}."
 )
+
+# Text messages (SMS). Short: every character counts against three segments.
+SMS_PROGRAM = "Metastatic Cancer Questions"
+SMS_DISCLAIMER = "General info, not medical advice. Care team: {phone}."
+SMS_HELP = (
+    SMS_PROGRAM + ": answers about metastatic cancer from a medically reviewed article. "
+    "Care team: {phone}. Emergency: call {emergency}. Msg & data rates may apply. Reply STOP to opt out."
+)
+SMS_STOPPED = "You're unsubscribed from " + SMS_PROGRAM + " and won't get more messages. Reply START to resume."
+SMS_STARTED = "You're subscribed to " + SMS_PROGRAM + " again. Ask a question any time. Reply STOP to opt out."
+SMS_RATE_LIMITED = "You've sent a lot of messages; please wait a minute. For help now, call your care team at {phone}."
+SMS_EMPTY = "Please text a question about metastatic cancer. Care team: {phone}."

@@ -38,6 +38,10 @@ class Settings:
     log_level: str
     web_session_secret: str
     web_allowed_origins: str
+    twilio_auth_token: str
+    sender_id_secret: str
+    sms_public_url: str
+    sms_rate_limit: int
 
     @property
     def action_endpoint(self) -> str:
@@ -56,7 +60,16 @@ def load_settings() -> Settings:
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         web_session_secret=os.environ.get("WEB_SESSION_SECRET") or _development_secret("web_session_secret"),
         web_allowed_origins=os.environ.get("WEB_ALLOWED_ORIGINS", ""),
+        twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN") or _dev_only("twilio_auth_token"),
+        sender_id_secret=os.environ.get("SENDER_ID_SECRET") or _dev_only("sender_id_secret"),
+        sms_public_url=os.environ.get("SMS_PUBLIC_URL", ""),
+        sms_rate_limit=_int("SMS_RATE_LIMIT", 20),
     )
+
+
+def _dev_only(name: str) -> str:
+    """Development value for an SMS secret when BOT_ENV=development (make run sets it), else empty."""
+    return _development_secret(name) if os.environ.get("BOT_ENV") == "development" else ""
 
 
 @cache

@@ -55,8 +55,8 @@ def free_port() -> int:
 
 
 class Servers:
-    def __init__(self, process: subprocess.Popen, port: int, log: Path) -> None:
-        self.process, self.port, self.log = process, port, log
+    def __init__(self, process: subprocess.Popen, port: int, log: Path, database: Path) -> None:
+        self.process, self.port, self.log, self.database = process, port, log, database
 
     @property
     def webhook(self) -> str:
@@ -81,6 +81,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "RASA_TOKEN": "",
         "WEB_SESSION_SECRET": "test-secret-not-for-production",
         "WEB_ALLOWED_ORIGINS": "https://www.example.org",
+        "TWILIO_AUTH_TOKEN": "test-twilio-token",
+        "SENDER_ID_SECRET": "test-sender-secret",
+        "SMS_RATE_LIMIT": "8",
     }
     log = tmp / "servers.log"
     with log.open("w") as out:
@@ -93,7 +96,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             process.kill()
             pytest.fail(f"`python -m bot run` did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
-    yield Servers(process, port, log)
+    yield Servers(process, port, log, tmp / "bot.db")
     # SIGTERM (as Ctrl-C or a service manager sends it) stops both servers cleanly.
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0, log.read_text()[-3000:]

@@ -55,7 +55,7 @@ def widget_defaults() -> dict[str, str]:
     """Wording the widget shows even when the bot cannot be reached."""
     settings = load_settings()
     return {
-        "disclaimer": "General information, not medical advice.",
+        "disclaimer": messages.WIDGET_DISCLAIMER,
         "phone": settings.care_team_phone,
         "offline": messages.fill(messages.WIDGET_OFFLINE),
         "emergency": settings.emergency_number,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from spacy.language import Language
 from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 EMERGENCY = "emergency"
 CRISIS = "crisis"
@@ -378,22 +378,17 @@ def _expand(rule: str) -> Iterable[str]:
         yield " ".join(combination)
 
 
+def _clause(tokens: Iterable[Token]) -> list[str]:
+    """The lower-cased words of `tokens` up to the first clause break."""
+    return list(itertools.takewhile(lambda w: w not in CLAUSE_BREAKS, (t.lower_ for t in tokens)))
+
+
 def _clause_before(span: Span) -> list[str]:
-    words: list[str] = []
-    for token in reversed(span.doc[max(0, span.start - WINDOW) : span.start]):
-        if token.lower_ in CLAUSE_BREAKS:
-            break
-        words.append(token.lower_)
-    return words
+    return _clause(reversed(span.doc[max(0, span.start - WINDOW) : span.start]))
 
 
 def _clause_after(span: Span) -> list[str]:
-    words: list[str] = []
-    for token in span.doc[span.end : span.end + WINDOW]:
-        if token.lower_ in CLAUSE_BREAKS:
-            break
-        words.append(token.lower_)
-    return words
+    return _clause(span.doc[span.end : span.end + WINDOW])
 
 
 def is_negated(span: Span) -> bool:

@@ -95,10 +95,18 @@ class WebInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         web = Blueprint("web_widget", __name__)
+        # Read once: every page view of an embedding site fetches the script.
+        page = (STATIC / "chat.html").read_text(encoding="utf-8")
+        script = f"window.MC_WIDGET_DEFAULTS = {json.dumps(widget_defaults())};\n" + (STATIC / "widget.js").read_text(
+            encoding="utf-8"
+        )
+        css = (STATIC / "widget.css").read_text(encoding="utf-8")
+
+        def error(request: Request, message: str, status: int) -> HTTPResponse:
+            return self._cors(request, response.json({"error": message}, status))
 
         @web.route("/chat", methods=["GET"])
         async def chat(request: Request) -> HTTPResponse:
-            page = (STATIC / "chat.html").read_text(encoding="utf-8")
             resp = response.html(page)
             resp.headers["Content-Security-Policy"] = (
                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -109,14 +117,10 @@ class WebInput(InputChannel):
 
         @web.route("/widget.js", methods=["GET"])
         async def widget_js(request: Request) -> HTTPResponse:
-            script = (STATIC / "widget.js").read_text(encoding="utf-8")
-            defaults = json.dumps(widget_defaults())
-            body = f"window.MC_WIDGET_DEFAULTS = {defaults};\n{script}"
-            return response.text(body, content_type="application/javascript; charset=utf-8")
+            return response.text(script, content_type="application/javascript; charset=utf-8")
 
         @web.route("/widget.css", methods=["GET"])
         async def widget_css(request: Request) -> HTTPResponse:
-            css = (STATIC / "widget.css").read_text(encoding="utf-8")
             return response.text(css, content_type="text/css; charset=utf-8")
 
         @web.route("/webhooks/web/session", methods=["POST", "OPTIONS"])
@@ -133,16 +137,16 @@ class WebInput(InputChannel):
             try:
                 body = json.loads(request.body or b"")
             except (ValueError, UnicodeDecodeError):
-                return self._cors(request, response.json({"error": "The request body must be JSON."}, 400))
+                return error(request, "The request body must be JSON.", 400)
             if not isinstance(body, dict):
-                return self._cors(request, response.json({"error": "The request body must be an object."}, 400))
+                return error(request, "The request body must be an object.", 400)
             sender = verify(body.get("session"), self.secret)
             if sender is None:
                 log.warning("Web message with a missing or invalid session was refused")
-                return self._cors(request, response.json({"error": "Unknown or invalid session."}, 403))
+                return error(request, "Unknown or invalid session.", 403)
             text = body.get("message")
             if not isinstance(text, str) or not text.strip():
-                return self._cors(request, response.json({"error": "Please type a message."}, 400))
+                return error(request, "Please type a message.", 400)
             collector = CollectingOutputChannel()
             await on_new_message(UserMessage(text[:MAX_MESSAGE_CHARS], collector, sender, input_channel=self.name()))
             return self._cors(request, response.json(collector.messages))

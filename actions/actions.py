@@ -66,6 +66,9 @@ class UsesStores:
     def insights(self) -> InsightStore:
         return self._insights or shared_insights()
 
+    def record_unanswered(self, tracker: Tracker, reason: str) -> None:
+        self.insights.unanswered(tracker.latest_message.get("text") or "", reason, tracker.get_latest_input_channel())
+
 
 class ActionAnswer(UsesStores, Action):
     """Answer an `ask_<topic>` question with the article's own sentences."""
@@ -222,9 +225,7 @@ class FixedReply(UsesStores):
             json_message={"safety": self.safety} if self.safety else None,
         )
         if self.unanswered_reason:
-            self.insights.unanswered(
-                tracker.latest_message.get("text") or "", self.unanswered_reason, tracker.get_latest_input_channel()
-            )
+            self.record_unanswered(tracker, self.unanswered_reason)
         return []
 
 
@@ -260,9 +261,7 @@ class ActionNotUnderstood(UsesStores, Action):
         return "action_not_understood"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        self.insights.unanswered(
-            tracker.latest_message.get("text") or "", "not_understood", tracker.get_latest_input_channel()
-        )
+        self.record_unanswered(tracker, "not_understood")
         if previous_action(tracker) == self.name():
             dispatcher.utter_message(text=messages.fill(messages.SECOND_MISS))
             return []

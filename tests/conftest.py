@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from bot.db import get_engine
+from bot.db import get_engine, migrate
 from bot.knowledge.loader import load_knowledge_base
 from bot.knowledge.repository import KnowledgeBase
 
@@ -29,6 +29,7 @@ os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bot-test
 @pytest.fixture(scope="session")
 def kb_url() -> str:
     url = os.environ["DATABASE_URL"]
+    migrate(url)
     load_knowledge_base(get_engine(url))
     return url
 

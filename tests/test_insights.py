@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 
 from actions.actions import ActionAnswer, ActionFeedback, ActionNotUnderstood, ActionStartOver, ActionTellMeMore
 from bot import messages
-from bot.db import get_engine, new_session
+from bot.db import get_engine, migrate, new_session
 from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
 from bot.insights.store import InsightStore
 from bot.privacy import scrub
@@ -116,6 +116,7 @@ def test_report_lists_topics_feedback_and_questions(tmp_path):
     import sys
 
     url = f"sqlite:///{tmp_path / 'report.db'}"
+    migrate(url)
     store = InsightStore(url)
     for topic in ("coping", "coping", "coping", "support"):
         store.answered(topic, None, "rest")

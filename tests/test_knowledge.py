@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from actions.actions import render
 from bot import messages
-from bot.db import get_engine
+from bot.db import get_engine, migrate
 from bot.knowledge.article import ARTICLE_PATH, BULLET, load_article, split_sentences
 from bot.knowledge.catalogue import CatalogueError, read_catalogue
 from bot.knowledge.loader import load_knowledge_base
@@ -97,7 +97,9 @@ def test_marketing_line_is_not_in_the_database(kb_url):
 
 
 def test_loading_twice_changes_nothing(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    migrate(url)
+    engine = get_engine(url)
     first = load_knowledge_base(engine)
     with Session(engine, future=True) as session:
         ids = session.execute(select(AnswerRow.id).order_by(AnswerRow.id)).scalars().all()
@@ -112,6 +114,7 @@ def test_editing_the_article_updates_the_answers(tmp_path):
     article = tmp_path / "metastatic-cancer.txt"
     shutil.copy(ARTICLE_PATH, article)
     url = f"sqlite:///{tmp_path / 'kb.db'}"
+    migrate(url)
     load_knowledge_base(get_engine(url), article_path=article)
     text = article.read_text()
     article.write_text(text.replace("Lymph is a clear fluid", "Lymph is a colourless fluid"))

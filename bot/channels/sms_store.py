@@ -10,8 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Column, DateTime, String, Text, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import get_engine, session_factory
-from bot.knowledge.models import Base
+from bot.db import Base, session_factory
 
 
 class OptOutRow(Base):
@@ -28,7 +27,7 @@ class ProcessedMessageRow(Base):
 
     message_sid = Column(String(64), primary_key=True)
     twiml = Column(Text, nullable=False)
-    created_at = Column(DateTime, nullable=False)
+    created_at = Column(DateTime, nullable=False, index=True)  # purged after RETENTION_DAYS
 
 
 def _now() -> datetime:
@@ -37,7 +36,6 @@ def _now() -> datetime:
 
 class SmsStore:
     def __init__(self, url: str | None = None) -> None:
-        Base.metadata.create_all(get_engine(url), tables=[OptOutRow.__table__, ProcessedMessageRow.__table__])
         self._sessions = session_factory(url)
 
     def is_opted_out(self, sender_hash: str) -> bool:

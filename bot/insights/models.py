@@ -2,7 +2,7 @@
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text
 
-from bot.knowledge.models import Base
+from bot.db import Base
 
 
 class AnswerLogRow(Base):

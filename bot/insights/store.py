@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import get_engine, session_factory
+from bot.db import Base, session_factory
 from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
-from bot.knowledge.models import Base
 from bot.privacy import scrub
 
 log = logging.getLogger(__name__)
@@ -26,13 +25,9 @@ class InsightStore:
     def __init__(self, url: str | None = None) -> None:
         self._url = url
         self._sessions = session_factory(url)
-        self._ready = False
 
     def _add(self, row: Base) -> None:
         try:
-            if not self._ready:
-                Base.metadata.create_all(get_engine(self._url))
-                self._ready = True
             with self._sessions() as session, session.begin():
                 session.add(row)
         except SQLAlchemyError:

@@ -22,7 +22,6 @@ from bot.knowledge.models import (
     AnswerRow,
     AnswerSentenceRow,
     ArticleRow,
-    Base,
     SectionRow,
 )
 
@@ -42,11 +41,10 @@ def load_knowledge_base(
     article_path: Path = ARTICLE_PATH,
     catalogue_path: Path = CATALOGUE_PATH,
 ) -> LoadResult:
-    """Put the article and its answers into the database behind `engine`."""
+    """Put the article and its answers into the database behind `engine` (migrated first)."""
     article = load_article(article_path)
     entries, catalogue_hash = read_catalogue(catalogue_path)
     answers = resolve(article, entries)  # fails before touching the database
-    Base.metadata.create_all(engine)
 
     with Session(engine, future=True) as session, session.begin():
         row = session.execute(select(ArticleRow).where(ArticleRow.slug == article.slug)).scalar_one_or_none()

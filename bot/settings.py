@@ -42,10 +42,19 @@ class Settings:
     sender_id_secret: str
     sms_public_url: str
     sms_rate_limit: int
+    tracker_database_url: str
+    redis_url: str
+    action_server_url: str
+    rate_limit_per_sender: int
+    rate_limit_per_address: int
+    sms_address_rate_limit: int
+    max_message_chars: int
+    reply_timeout_seconds: int
+    retention_days: int
 
     @property
     def action_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}/webhook"
+        return self.action_server_url or f"http://127.0.0.1:{self.actions_port}/webhook"
 
 
 def load_settings() -> Settings:
@@ -64,6 +73,15 @@ def load_settings() -> Settings:
         sender_id_secret=os.environ.get("SENDER_ID_SECRET") or _dev_only("sender_id_secret"),
         sms_public_url=os.environ.get("SMS_PUBLIC_URL", ""),
         sms_rate_limit=_int("SMS_RATE_LIMIT", 20),
+        tracker_database_url=os.environ.get("TRACKER_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'conversations.db'}",
+        redis_url=os.environ.get("REDIS_URL", ""),
+        action_server_url=os.environ.get("ACTION_SERVER_URL", ""),
+        rate_limit_per_sender=_int("RATE_LIMIT_PER_SENDER", 20),
+        rate_limit_per_address=_int("RATE_LIMIT_PER_ADDRESS", 120),
+        sms_address_rate_limit=_int("SMS_ADDRESS_RATE_LIMIT", 1200),
+        max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
+        reply_timeout_seconds=_int("REPLY_TIMEOUT_SECONDS", 10),
+        retention_days=_int("RETENTION_DAYS", 90),
     )
 
 

@@ -1,0 +1,101 @@
+"""Rasa's stores, configured from the environment: conversations and conversation locks.
+
+`LockStore`: Rasa's Redis lock store on REDIS_URL, so several Rasa servers
+behind a load balancer handle one conversation's messages one at a time, in
+order. Without REDIS_URL, Rasa's in-memory lock store (one server).
+
+`ConversationStore`: Rasa's SQL tracker store on TRACKER_DATABASE_URL, with two
+changes to Rasa's `SQLTrackerStore`:
+- the URL comes from configuration (SQLite file by default, PostgreSQL in
+  production) and the engine pings pooled connections, so a database restart
+  costs no request once the database is back;
+- a failure is recorded for the channel handling the message. Rasa wraps every
+  tracker store in a `FailSafeTrackerStore` that, on error, starts a blank
+  conversation and keeps it in memory: the patient would get an answer whose
+  events are then lost. The channels check `tracker_store_failures()` and answer
+  "try again" (HTTP 503) instead, so no acknowledged message is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.lock_store import RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import configured_engine
+from bot.settings import load_settings
+
+log = logging.getLogger(__name__)
+_failures: ContextVar[list[Exception] | None] = ContextVar("tracker_store_failures", default=None)
+
+
+@contextmanager
+def tracker_store_failures() -> Iterator[list[Exception]]:
+    """Collects the tracker-store errors raised while one message is handled."""
+    failures: list[Exception] = []
+    token = _failures.set(failures)
+    try:
+        yield failures
+    finally:
+        _failures.reset(token)
+
+
+def _record(error: Exception) -> None:
+    failures = _failures.get()
+    if failures is not None:
+        failures.append(error)
+
+
+class ConversationStore(SQLTrackerStore):
+    """Rasa's SQL tracker store on TRACKER_DATABASE_URL (endpoints.yml: type bot.rasa_stores.ConversationStore)."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
+        url = host if host and "://" in host else load_settings().tracker_database_url
+        configured_engine(url).dispose()  # creates the SQLite file's directory before Rasa connects
+        super().__init__(domain, host=url, event_broker=event_broker, **kwargs)  # waits for the database
+        self.engine.dispose()
+        self.engine = configured_engine(url, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        try:
+            return await super().retrieve(sender_id)
+        except Exception as error:
+            _record(error)
+            raise
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        try:
+            await super().save(tracker)
+        except Exception as error:
+            _record(error)
+            raise
+
+
+class LockStore(RedisLockStore):
+    """Rasa's Redis lock store on REDIS_URL (endpoints.yml: type bot.rasa_stores.LockStore)."""
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None) -> None:
+        import redis
+
+        url = load_settings().redis_url
+        if not url:
+            raise SystemExit("The Redis lock store needs REDIS_URL, e.g. redis://127.0.0.1:6379/1.")
+        super().__init__(host="", key_prefix="mcbot")  # no connection is made until first use
+        self.red = redis.StrictRedis.from_url(url, socket_timeout=10)

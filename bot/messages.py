@@ -176,3 +176,16 @@ SMS_STOPPED = "You're unsubscribed from " + SMS_PROGRAM + " and won't get more m
 SMS_STARTED = "You're subscribed to " + SMS_PROGRAM + " again. Ask a question any time. Reply STOP to opt out."
 SMS_RATE_LIMITED = "You've sent a lot of messages; please wait a minute. For help now, call your care team at {phone}."
 SMS_EMPTY = "Please text a question about metastatic cancer. Care team: {phone}."
+
+# Said by every channel when something behind it fails or a message is refused.
+# A reply that could not be produced still says where to get help.
+SERVICE_TROUBLE = (
+    "If this is an emergency, call {emergency} now. I'm sorry, I'm having trouble answering right "
+    "now; please try again in a few minutes. If you need help now, {contact}."
+)
+MESSAGE_CUT = "Your message was long, so I read only the first {limit} characters."
+RATE_LIMITED = (
+    "You've sent a lot of messages in a short time; please wait a minute and try again. "
+    "If you need help now, {contact}. In an emergency, call {emergency}."
+)
+EMPTY_MESSAGE = "Please type a question about metastatic cancer. If you need help now, {contact}."

@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
-import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
 from typing import Any
+from weakref import WeakValueDictionary
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -30,16 +29,20 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import messages
+from bot.channels.conversation import OnNewMessage, client_address, converse
 from bot.channels.sms_store import SmsStore
+from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
 from bot.sms_text import split_for_sms, to_gsm7
+from bot.state import State, Unavailable, shared_state
 
 log = logging.getLogger(__name__)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
-MAX_BODY_CHARS = 1600
+# Per-sender memory between texts (numbered choices, the rest of a long answer).
+MEMORY_SECONDS = 24 * 3600
 
 
 def keyword(body: str) -> str:
@@ -96,29 +99,47 @@ class SmsInput(InputChannel):
         self.validator = RequestValidator(settings.twilio_auth_token)
         self.sender_secret = settings.sender_id_secret.encode()
         self.public_url = settings.sms_public_url
-        self.rate_limit = settings.sms_rate_limit
+        # Per phone number, and per calling address: every patient's texts come from
+        # the provider's few addresses, so that limit only stops floods.
+        self.limiter = RateLimiter(self.name(), settings.sms_rate_limit, settings.sms_address_rate_limit)
         self.store = SmsStore()
-        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.recent: dict[str, deque[float]] = defaultdict(deque)
-        self.limited: set[str] = set()
-        self.choices: dict[str, list[str]] = {}
-        self.more: dict[str, str] = {}
+        # One sender's texts are answered in order; locks of idle senders are freed.
+        self.locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    @property
+    def state(self) -> State:
+        return shared_state()
+
+    async def _remember(self, sender: str, choices: list[str], more: str) -> None:
+        try:
+            await self.state.set(f"sms:{sender}", json.dumps({"choices": choices, "more": more}), MEMORY_SECONDS)
+        except Unavailable as failure:
+            log.warning("SMS memory unavailable; numbered choices and MORE are off: %s", failure)
+
+    async def _recall(self, sender: str) -> tuple[list[str], str]:
+        try:
+            saved = json.loads(await self.state.get(f"sms:{sender}") or "{}")
+        except Unavailable as failure:
+            log.warning("SMS memory unavailable: %s", failure)
+            saved = {}
+        return list(saved.get("choices") or []), str(saved.get("more") or "")
 
     def sender_id(self, phone: str) -> str:
         return hmac.new(self.sender_secret, phone.encode(), hashlib.sha256).hexdigest()
 
-    def _over_limit(self, sender: str) -> bool:
-        now, window = time.monotonic(), self.recent[sender]
-        while window and now - window[0] > 60:
-            window.popleft()
-        window.append(now)
-        return len(window) > self.rate_limit
+    def _lock(self, sender: str) -> asyncio.Lock:
+        lock = self.locks.get(sender)
+        if lock is None:
+            lock = self.locks[sender] = asyncio.Lock()
+        return lock
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         sms = Blueprint("sms_webhook", __name__)
 
         @sms.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not (await self.limiter.check(address=client_address(request))).allowed:
+                return response.text("Too many requests", status=429)
             params = {key: request.form.get(key) for key in request.form}
             url = self.public_url or request.url
             signature = request.headers.get("X-Twilio-Signature", "")
@@ -129,48 +150,43 @@ class SmsInput(InputChannel):
             if not phone or not sid:
                 return response.text("Missing From or MessageSid", status=400)
             sender = self.sender_id(phone)
-            async with self.locks[sender]:  # one sender's messages are answered in order
+            async with self._lock(sender):  # one sender's messages are answered in order
                 stored = self.store.answered(sid)
                 if stored is None:
-                    stored = await self._answer(sender, body[:MAX_BODY_CHARS], on_new_message)
-                    self.store.remember(sid, stored)
+                    stored, keep = await self._answer(sender, body, on_new_message)
+                    if keep:  # not when the conversation store failed: the retry is answered afresh
+                        self.store.remember(sid, stored)
             return response.text(stored, content_type="application/xml")
 
         return sms
 
-    async def _answer(self, sender: str, body: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> str:
+    async def _answer(self, sender: str, body: str, on_new_message: OnNewMessage) -> tuple[str, bool]:
+        """(TwiML to send, whether to keep it as the answer to this MessageSid)."""
         word = keyword(body)
         if word in STOP_WORDS:
             confirmed = self.store.opt_out(sender)
-            return twiml(messages.fill(messages.SMS_STOPPED)) if confirmed else twiml()
+            return (twiml(messages.fill(messages.SMS_STOPPED)) if confirmed else twiml()), True
         if word in START_WORDS:
             self.store.opt_in(sender)
-            return twiml(messages.fill(messages.SMS_STARTED))
+            return twiml(messages.fill(messages.SMS_STARTED)), True
         if word in HELP_WORDS:
-            return twiml(messages.fill(messages.SMS_HELP))
+            return twiml(messages.fill(messages.SMS_HELP)), True
         if self.store.is_opted_out(sender):
-            return twiml()
-        if self._over_limit(sender):
-            if sender in self.limited:
-                return twiml()
-            self.limited.add(sender)
-            return twiml(messages.fill(messages.SMS_RATE_LIMITED))
-        self.limited.discard(sender)
-        if word == "MORE" and self.more.get(sender):
-            text, rest = split_for_sms(self.more.pop(sender))
-            if rest:
-                self.more[sender] = rest
-            return twiml(text)
-        choices = self.choices.get(sender, [])
+            return twiml(), True
+        verdict = await self.limiter.check(sender=sender)
+        if not verdict.allowed:  # said once, then quiet: every text costs the patient
+            return (twiml(messages.fill(messages.SMS_RATE_LIMITED)) if verdict.first_refusal else twiml()), True
+        choices, more = await self._recall(sender)
+        if word == "MORE" and more:
+            text, rest = split_for_sms(more)
+            await self._remember(sender, choices, rest)
+            return twiml(text), True
         if word.isdigit() and 1 <= int(word) <= len(choices):
             body = choices[int(word) - 1]
         if not body.strip():
-            return twiml(messages.fill(messages.SMS_EMPTY))
-        collector = CollectingOutputChannel()
-        await on_new_message(UserMessage(body, collector, sender, input_channel=self.name()))
-        text, self.choices[sender], rest = sms_reply(collector.messages)
-        if rest:
-            self.more[sender] = rest
-        else:
-            self.more.pop(sender, None)
-        return twiml(text or messages.fill(messages.NO_ANSWER))
+            return twiml(messages.fill(messages.SMS_EMPTY)), True
+        turn = await converse(on_new_message, self.name(), sender, body)
+        text, choices, rest = sms_reply(turn.messages)
+        if not turn.unavailable:
+            await self._remember(sender, choices, rest)
+        return twiml(text or messages.fill(messages.NO_ANSWER)), not turn.unavailable

@@ -21,21 +21,22 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import messages
+from bot.channels.conversation import OnNewMessage, client_address, converse
+from bot.channels.http import BadRequest, error, json_object, too_many
+from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web"
-MAX_MESSAGE_CHARS = 2000
 
 
 def sign(session_id: str, secret: str) -> str:
@@ -79,6 +80,7 @@ class WebInput(InputChannel):
         if isinstance(configured, str):
             configured = [o.strip() for o in configured.split(",") if o.strip()]
         self.allowed_origins = list(configured or [])
+        self.limiter = RateLimiter(self.name(), settings.rate_limit_per_sender, settings.rate_limit_per_address)
 
     def url_prefix(self) -> str:
         # Rasa joins this onto "/webhooks/"; "/" puts /chat and /widget.js at the root.
@@ -93,7 +95,7 @@ class WebInput(InputChannel):
             resp.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
         return resp
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         web = Blueprint("web_widget", __name__)
         # Read once: every page view of an embedding site fetches the script.
         page = (STATIC / "chat.html").read_text(encoding="utf-8")
@@ -101,9 +103,6 @@ class WebInput(InputChannel):
             encoding="utf-8"
         )
         css = (STATIC / "widget.css").read_text(encoding="utf-8")
-
-        def error(request: Request, message: str, status: int) -> HTTPResponse:
-            return self._cors(request, response.json({"error": message}, status))
 
         @web.route("/chat", methods=["GET"])
         async def chat(request: Request) -> HTTPResponse:
@@ -127,6 +126,9 @@ class WebInput(InputChannel):
         async def new_session(request: Request) -> HTTPResponse:
             if request.method == "OPTIONS":
                 return self._cors(request, response.empty())
+            verdict = await self.limiter.check(address=client_address(request))
+            if not verdict.allowed:
+                return self._cors(request, too_many(verdict, messages.fill(messages.RATE_LIMITED)))
             token = sign(secrets.token_urlsafe(18), self.secret)
             return self._cors(request, response.json({"session": token}, status=201))
 
@@ -135,20 +137,20 @@ class WebInput(InputChannel):
             if request.method == "OPTIONS":
                 return self._cors(request, response.empty())
             try:
-                body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
-                return error(request, "The request body must be JSON.", 400)
-            if not isinstance(body, dict):
-                return error(request, "The request body must be an object.", 400)
+                body = json_object(request)
+            except BadRequest as bad:
+                return self._cors(request, error(bad.message, bad.status))
             sender = verify(body.get("session"), self.secret)
             if sender is None:
                 log.warning("Web message with a missing or invalid session was refused")
-                return error(request, "Unknown or invalid session.", 403)
+                return self._cors(request, error("Unknown or invalid session.", 403))
             text = body.get("message")
             if not isinstance(text, str) or not text.strip():
-                return error(request, "Please type a message.", 400)
-            collector = CollectingOutputChannel()
-            await on_new_message(UserMessage(text[:MAX_MESSAGE_CHARS], collector, sender, input_channel=self.name()))
-            return self._cors(request, response.json(collector.messages))
+                return self._cors(request, error("Please type a message.", 400))
+            verdict = await self.limiter.check(sender=sender, address=client_address(request))
+            if not verdict.allowed:
+                return self._cors(request, too_many(verdict, messages.fill(messages.RATE_LIMITED)))
+            turn = await converse(on_new_message, self.name(), sender, text)
+            return self._cors(request, response.json(turn.messages, status=503 if turn.unavailable else 200))
 
         return web

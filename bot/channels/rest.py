@@ -1,0 +1,70 @@
+"""Rasa's REST channel, hardened: the same URL and JSON, for integrations and tests.
+
+POST /webhooks/rest/webhook {"sender": "...", "message": "..."} -> [bot messages]
+GET  /webhooks/rest/                                           -> {"status": "ok"}
+
+Unlike Rasa's own `rest` channel it refuses malformed requests with a clear 4xx,
+limits messages per sender and per address (429), cuts over-long messages with
+a note, answers with the care-team reply when the bot fails, and returns 503
+(retry) when the conversation could not be stored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import messages
+from bot.channels.conversation import OnNewMessage, client_address, converse
+from bot.channels.http import BadRequest, error, json_object, too_many
+from bot.ratelimit import RateLimiter
+from bot.settings import load_settings
+
+SENDER = re.compile(r"^[\w.:@-]{1,128}$")
+
+
+class RestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        return cls()
+
+    def __init__(self) -> None:
+        settings = load_settings()
+        self.limiter = RateLimiter(self.name(), settings.rate_limit_per_sender, settings.rate_limit_per_address)
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        rest = Blueprint("hardened_rest_webhook", __name__)
+
+        @rest.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = json_object(request)
+            except BadRequest as bad:
+                return error(bad.message, bad.status)
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not SENDER.match(sender):
+                return error("'sender' must be 1-128 letters, digits or . _ : @ -", 400)
+            if not isinstance(text, str):
+                return error("'message' must be a string.", 400)
+            verdict = await self.limiter.check(sender=sender, address=client_address(request))
+            if not verdict.allowed:
+                return too_many(verdict, messages.fill(messages.RATE_LIMITED))
+            if not text.strip():
+                return response.json([{"recipient_id": sender, "text": messages.fill(messages.EMPTY_MESSAGE)}])
+            turn = await converse(on_new_message, self.name(), sender, text)
+            return response.json(turn.messages, status=503 if turn.unavailable else 200)
+
+        return rest

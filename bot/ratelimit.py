@@ -1,0 +1,52 @@
+"""Per-sender and per-address rate limits, shared by every channel.
+
+Fixed one-minute windows counted in `bot.state` (Redis when configured, so the
+limit holds across replicas). If the counter store is unreachable the message
+is let through: a patient's question matters more than a limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.state import State, Unavailable, shared_state
+
+log = logging.getLogger(__name__)
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: str = ""  # "sender" or "address" when refused
+    first_refusal: bool = False  # said once per window, then quiet (SMS costs the patient)
+    retry_after: int = 0
+
+
+class RateLimiter:
+    """`per_sender` and `per_address` messages per minute; 0 turns a limit off."""
+
+    def __init__(self, channel: str, per_sender: int, per_address: int, state: State | None = None) -> None:
+        self.channel, self.per_sender, self.per_address = channel, per_sender, per_address
+        self._state = state
+
+    @property
+    def state(self) -> State:
+        return self._state or shared_state()
+
+    async def check(self, sender: str | None = None, address: str | None = None) -> Verdict:
+        window = int(time.time() // WINDOW_SECONDS)
+        retry_after = WINDOW_SECONDS - int(time.time() % WINDOW_SECONDS)
+        for kind, key, limit in (("address", address, self.per_address), ("sender", sender, self.per_sender)):
+            if not key or limit <= 0:
+                continue
+            try:
+                count = await self.state.incr(f"rl:{self.channel}:{kind}:{key}:{window}", WINDOW_SECONDS * 2)
+            except Unavailable as error:
+                log.warning("Rate-limit store unavailable, letting the message through: %s", error)
+                return Verdict(True)
+            if count > limit:
+                return Verdict(False, kind, first_refusal=count == limit + 1, retry_after=retry_after)
+        return Verdict(True)

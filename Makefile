@@ -1,7 +1,7 @@
 # The two commands: `make run` (talk to the bot) and `make test` (check everything).
 # Both set up the machine from nothing: .venv, dependencies, spaCy pipeline,
 # knowledge base and Rasa model, each step skipped when already up to date.
-.PHONY: run test setup evaluate actions lint clean
+.PHONY: run test setup evaluate actions cluster cluster-stop purge lint clean
 
 PY := .venv/bin/python
 
@@ -23,6 +23,20 @@ evaluate: setup
 # The action server alone, for `rasa shell` in another terminal.
 actions: setup
 	@.venv/bin/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055}
+
+# The production topology on loopback: PostgreSQL, Redis, 2 Rasa servers,
+# 2 action servers and nginx in front (Debian's packages, installed if missing).
+cluster:
+	@./scripts/bootstrap.sh
+	@./scripts/cluster.sh start
+
+cluster-stop:
+	@./scripts/cluster.sh stop
+
+# Delete conversations and insights older than RETENTION_DAYS (default 90).
+purge:
+	@./scripts/bootstrap.sh
+	@$(PY) -m bot purge
 
 lint:
 	@.venv/bin/ruff check bot actions tests scripts

@@ -1,8 +1,10 @@
 """`python -m bot …`: set-up, run and maintenance commands behind the Makefile.
 
-`setup` builds what the servers need (spaCy pipeline, knowledge base, Rasa
-model), each step skipped when its inputs have not changed. `run` also starts
-the action server and the Rasa server and stops both on Ctrl-C or SIGTERM.
+`setup` builds what the servers need (spaCy pipeline, database schema,
+knowledge base, Rasa model), each step skipped when its inputs have not changed.
+`run` also starts the action server and the Rasa server and stops both on
+Ctrl-C or SIGTERM. `rasa-server` and `action-server` start one server each, in
+the foreground, for `make cluster` and containers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MODEL_PATH = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_PATH = MODEL_DIR / f"{MODEL_NAME}.inputs.sha256"
 # What the Rasa model is trained from: a change to any of these retrains it.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlp")
+MAX_RESTARTS_PER_MINUTE = 5
 
 
 def step(message: str) -> None:
@@ -38,6 +41,13 @@ def build_nlp() -> Path:
 
     step("Building the spaCy pipeline (blank English + entity patterns)")
     return write_pipeline()
+
+
+def migrate() -> None:
+    from bot.db import migrate as upgrade
+
+    step("Bringing the database schema up to date (Alembic)")
+    print(f"    schema revision {upgrade()}")
 
 
 def load_kb() -> None:
@@ -94,14 +104,40 @@ def rasa_executable() -> str:
 def setup() -> None:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     build_nlp()
+    migrate()
     load_kb()
     train()
 
 
 def write_endpoints(settings: Settings) -> Path:
+    """Rasa's endpoints from the environment. No secrets: the stores read their URLs themselves."""
+    lines = [
+        "action_endpoint:",
+        f'  url: "{settings.action_endpoint}"',
+        "tracker_store:",
+        "  type: bot.rasa_stores.ConversationStore",
+    ]
+    if settings.redis_url:
+        lines += ["lock_store:", "  type: bot.rasa_stores.LockStore"]
     path = VAR_DIR / "endpoints.yml"
-    path.write_text(f'action_endpoint:\n  url: "{settings.action_endpoint}"\n')
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def rasa_env() -> dict[str, str]:
+    """The environment both servers run in."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    # Sanic refuses request bodies over this size before a channel reads them.
+    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024))
+    return env
+
+
+def exec_server(name: str) -> None:
+    """Replace this process with one server, so a supervisor's signals reach it directly."""
+    command = server_commands(load_settings())[name]
+    step(f"Starting the {name}")
+    os.execve(command[0], command, rasa_env())
 
 
 def server_commands(settings: Settings) -> dict[str, list[str]]:
@@ -153,7 +189,7 @@ def run() -> None:
     started = time.monotonic()
     processes: dict[str, subprocess.Popen] = {}
 
-    def stop(*_: object) -> None:
+    def stop(*_: object, code: int = 0) -> None:
         for process in processes.values():
             if process.poll() is None:
                 process.terminate()
@@ -162,16 +198,18 @@ def run() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        raise SystemExit(0)
+        raise SystemExit(code)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = rasa_env()
     if not (os.environ.get("TWILIO_AUTH_TOKEN") and os.environ.get("SENDER_ID_SECRET")):
         env.setdefault("BOT_ENV", "development")
         print("    SMS channel: DEVELOPMENT secrets from var/secrets/ (set TWILIO_AUTH_TOKEN and SENDER_ID_SECRET)")
+    commands = server_commands(settings)
+    restarts: dict[str, list[float]] = {name: [] for name in commands}
     try:
-        for name, command in server_commands(settings).items():
+        for name, command in commands.items():
             step(f"Starting the {name}")
             processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
         wait_until_up(f"http://127.0.0.1:{settings.actions_port}/health", processes["action server"])
@@ -186,15 +224,38 @@ def run() -> None:
             "    Ctrl-C stops both servers.",
             flush=True,
         )
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(1)
-        failed = [name for name, p in processes.items() if p.poll() is not None]
-        print(f"The {' and '.join(failed)} stopped; stopping the rest.", file=sys.stderr)
-        stop()
+        # A server that dies is started again (conversations are in the database, so
+        # nothing is lost); one that keeps dying stops everything with a clear message.
+        while True:
+            time.sleep(0.5)
+            for name, process in processes.items():
+                if process.poll() is None:
+                    continue
+                now = time.monotonic()
+                restarts[name] = [t for t in restarts[name] if now - t < 60] + [now]
+                if len(restarts[name]) > MAX_RESTARTS_PER_MINUTE:
+                    print(f"The {name} keeps stopping (code {process.returncode}); stopping.", file=sys.stderr)
+                    stop(code=1)
+                print(f"==> The {name} stopped (code {process.returncode}); starting it again", flush=True)
+                processes[name] = subprocess.Popen(commands[name], cwd=PROJECT_ROOT, env=env)
     finally:
         for process in processes.values():
             if process.poll() is None:
                 process.kill()
+
+
+def purge(older_than: str | None) -> None:
+    from bot.retention import parse_age
+    from bot.retention import purge as delete_older
+
+    age_text = older_than or f"{load_settings().retention_days}d"
+    try:
+        age = parse_age(age_text)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    step(f"Deleting conversations, feedback and stored questions older than {age_text}")
+    for what, count in delete_older(age).items():
+        print(f"    {what}: {count} deleted")
 
 
 def report(output_format: str, plot_path: str | None) -> None:
@@ -211,6 +272,11 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="build the spaCy pipeline, knowledge base and Rasa model")
     commands.add_parser("run", help="set up, then run the action server and the Rasa server")
+    commands.add_parser("rasa-server", help="run only the Rasa server, in the foreground (cluster, containers)")
+    commands.add_parser("action-server", help="run only the action server, in the foreground")
+    commands.add_parser("migrate", help="bring the database schema up to date (Alembic)")
+    purge_parser = commands.add_parser("purge", help="delete conversations and insights past the retention period")
+    purge_parser.add_argument("--older-than", metavar="AGE", help="e.g. 90d or 12h (default: RETENTION_DAYS, 90 days)")
     commands.add_parser("build-nlp", help="build the spaCy pipeline")
     commands.add_parser("load-kb", help="load the article into the knowledge base")
     train_parser = commands.add_parser("train", help="train the Rasa model if its inputs changed")
@@ -224,6 +290,10 @@ def main(argv: list[str] | None = None) -> None:
     {
         "setup": setup,
         "run": run,
+        "rasa-server": lambda: exec_server("Rasa server"),
+        "action-server": lambda: exec_server("action server"),
+        "migrate": migrate,
+        "purge": lambda: purge(args.older_than),
         "build-nlp": build_nlp,
         "load-kb": load_kb,
         "train": lambda: train(force=args.force),

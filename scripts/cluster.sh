@@ -139,6 +139,15 @@ http {
   scgi_temp_path $DIR/nginx/scgi;
   client_max_body_size 1m;
   client_body_buffer_size 1m;
+  # Test hook: X-Replica: 0|1 pins a request to one Rasa server, so the cluster test can
+  # alternate replicas deterministically. Without it (every real client) it is round robin.
+  map \$http_x_replica \$rasa_pool {
+    default rasa;
+    "0" rasa0;
+    "1" rasa1;
+  }
+  upstream rasa0 { server 127.0.0.1:${RASA_PORTS[0]}; }
+  upstream rasa1 { server 127.0.0.1:${RASA_PORTS[1]}; }
   upstream rasa {
     server 127.0.0.1:${RASA_PORTS[0]} max_fails=1 fail_timeout=5s;
     server 127.0.0.1:${RASA_PORTS[1]} max_fails=1 fail_timeout=5s;
@@ -152,7 +161,7 @@ http {
   server {
     listen 127.0.0.1:$HTTP_PORT;
     location / {
-      proxy_pass http://rasa;
+      proxy_pass http://\$rasa_pool;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
@@ -171,9 +180,10 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_connect_timeout 1s;
-      proxy_read_timeout 10s;
-      # An action server that is down is skipped: the other one answers.
-      proxy_next_upstream error timeout http_502 http_503;
+      proxy_read_timeout 3s;
+      # An action server that is down or hung is skipped: the other one answers. Actions
+      # are safe to repeat (at worst an answer is counted twice), hence non_idempotent.
+      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
     }
   }
 }

@@ -58,6 +58,11 @@ def free_port() -> int:
 class Servers:
     def __init__(self, process: subprocess.Popen, port: int, log: Path, database: Path) -> None:
         self.process, self.port, self.log, self.database = process, port, log, database
+        self.actions_port = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def webhook(self) -> str:
@@ -69,22 +74,26 @@ class Servers:
         return response.json()
 
 
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """`python -m bot run` on free ports against its own SQLite file, as a user runs it."""
-    tmp = tmp_path_factory.mktemp("servers")
+def start_bot(tmp: Path, **overrides: str) -> Servers:
+    """`python -m bot run` on free ports with its own SQLite files, as a user runs it."""
     port, actions_port = free_port(), free_port()
     env = {
         **os.environ,
         "BOT_PORT": str(port),
         "ACTIONS_PORT": str(actions_port),
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
+        "TRACKER_DATABASE_URL": f"sqlite:///{tmp / 'conversations.db'}",
+        "REDIS_URL": "",
         "RASA_TOKEN": "",
         "WEB_SESSION_SECRET": "test-secret-not-for-production",
         "WEB_ALLOWED_ORIGINS": "https://www.example.org",
         "TWILIO_AUTH_TOKEN": "test-twilio-token",
         "SENDER_ID_SECRET": "test-sender-secret",
         "SMS_RATE_LIMIT": "8",
+        # Every test talks from 127.0.0.1; tests/test_limits.py uses other loopback addresses.
+        "RATE_LIMIT_PER_ADDRESS": "1000",
+        "SMS_ADDRESS_RATE_LIMIT": "200",
+        **overrides,
     }
     log = tmp / "servers.log"
     with log.open("w") as out:
@@ -97,10 +106,22 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             process.kill()
             pytest.fail(f"`python -m bot run` did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
-    yield Servers(process, port, log, tmp / "bot.db")
-    # SIGTERM (as Ctrl-C or a service manager sends it) stops both servers cleanly.
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
-    for busy in (port, actions_port):
+    servers = Servers(process, port, log, tmp / "bot.db")
+    servers.actions_port = actions_port
+    return servers
+
+
+def stop_bot(servers: Servers) -> None:
+    """SIGTERM (as Ctrl-C or a service manager sends it) stops both servers cleanly."""
+    servers.process.send_signal(signal.SIGTERM)
+    assert servers.process.wait(timeout=30) == 0, servers.log.read_text()[-3000:]
+    for busy in (servers.port, servers.actions_port):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", busy)) != 0, f"port {busy} still in use after SIGTERM"
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    servers = start_bot(tmp_path_factory.mktemp("servers"))
+    yield servers
+    stop_bot(servers)

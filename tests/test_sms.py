@@ -117,7 +117,7 @@ def test_rate_limit_replies_once(servers):
 
 def test_phone_numbers_never_stored_or_logged(servers):
     sms(servers, "+15551119999", "what is metastasis")
-    raw = servers.database.read_bytes() + b"".join(p.read_bytes() for p in servers.database.parent.glob("bot.db*"))
+    raw = servers.database.read_bytes() + b"".join(p.read_bytes() for p in servers.database.parent.glob("*.db*"))
     logged = servers.log.read_bytes()
     for form in (b"15551119999", b"5551119999", b"555-111-9999", b"15551110001"):
         assert form not in raw and form not in logged

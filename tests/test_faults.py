@@ -1,0 +1,129 @@
+"""Faults on one machine (`python -m bot run`): a patient still gets a safe reply, and service resumes.
+
+Each test breaks one real part — kills the action server, takes the knowledge
+base's database away, kills the Rasa server — and checks what the patient sees.
+PostgreSQL restarted under load is in tests/test_cluster.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+import requests
+
+from bot.settings import load_settings
+from tests.conftest import Servers, start_bot, stop_bot
+
+TOKEN = "fault-test-token"
+ARTICLE_WORDS = "A metastatic cancer, or metastatic tumor"
+SAFE_REPLY_SECONDS = 5
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    tmp = tmp_path_factory.mktemp("faults")
+    (tmp / "kb").mkdir()
+    servers = start_bot(tmp, RASA_TOKEN=TOKEN, DATABASE_URL=f"sqlite:///{tmp / 'kb' / 'bot.db'}")
+    yield servers
+    stop_bot(servers)
+
+
+def say(bot: Servers, sender: str, text: str) -> tuple[list[dict], float]:
+    started = time.monotonic()
+    response = requests.post(bot.webhook, json={"sender": sender, "message": text}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json(), time.monotonic() - started
+
+
+def child(bot: Servers, marker: str) -> psutil.Process:
+    """The server process started by `python -m bot run` whose command line contains `marker`."""
+    for process in psutil.Process(bot.process.pid).children():
+        if marker in " ".join(process.cmdline()):
+            return process
+    raise AssertionError(f"no {marker!r} process under python -m bot run")
+
+
+def assert_safe_reply(replies: list[dict]) -> None:
+    text = " ".join(r.get("text") or "" for r in replies)
+    settings = load_settings()
+    assert settings.care_team_phone in text and f"call {settings.emergency_number}" in text, text
+    assert ARTICLE_WORDS not in text
+
+
+def wait_for_answer(bot: Servers, sender: str, timeout: float = 60) -> float:
+    """Seconds until a normal article answer comes back."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        replies, _ = say(bot, sender, "what is metastatic cancer?")
+        if any(ARTICLE_WORDS in (r.get("text") or "") for r in replies):
+            return time.monotonic() - started
+        time.sleep(1)
+    raise AssertionError(f"normal answers did not resume within {timeout} s")
+
+
+def test_action_server_killed_mid_conversation(bot):
+    replies, _ = say(bot, "fault-actions", "what is metastatic cancer?")
+    assert ARTICLE_WORDS in replies[0]["text"]
+    actions = child(bot, "run actions")
+    actions.send_signal(signal.SIGKILL)
+    actions.wait(timeout=10)
+    replies, seconds = say(bot, "fault-actions", "how is it treated?")
+    assert_safe_reply(replies)
+    assert seconds < SAFE_REPLY_SECONDS
+    # An emergency while the action server is down still names the emergency number first.
+    replies, seconds = say(bot, "fault-actions", "my dad collapsed and is not breathing")
+    assert replies[0]["text"].startswith(f"If this is an emergency, call {load_settings().emergency_number} now")
+    assert seconds < SAFE_REPLY_SECONDS
+    # `python -m bot run` starts the action server again; answers resume by themselves.
+    assert wait_for_answer(bot, "fault-actions") < 60
+    assert child(bot, "run actions").pid != actions.pid
+
+
+def test_knowledge_base_database_unavailable(bot):
+    replies, _ = say(bot, "fault-kb", "what is lymph?")
+    assert "Lymph is a clear fluid" in replies[0]["text"]
+    kb_dir = bot.database.parent / "kb"
+    away = kb_dir.with_name("kb-away")
+    os.rename(kb_dir, away)  # the file, its WAL and its directory are gone, as with a lost volume
+    try:
+        replies, seconds = say(bot, "fault-kb", "what is metastatic cancer?")
+        assert_safe_reply(replies)
+        assert seconds < SAFE_REPLY_SECONDS
+    finally:
+        os.rename(away, kb_dir)
+    assert wait_for_answer(bot, "fault-kb", timeout=20) < 20
+
+
+def test_rasa_restarted_keeps_the_conversation(bot):
+    say(bot, "fault-rasa", "hi")
+    replies, _ = say(bot, "fault-rasa", "what is lymph?")
+    assert "Lymph is a clear fluid" in replies[0]["text"]
+    before = tracker(bot, "fault-rasa")
+    rasa = child(bot, "rasa run --model")
+    rasa.send_signal(signal.SIGKILL)
+    rasa.wait(timeout=10)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{bot.base}/webhooks/rest/", timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(1)
+    after = tracker(bot, "fault-rasa")
+    assert after["events"][: len(before["events"])] == before["events"]
+    assert [e["text"] for e in after["events"] if e["event"] == "user"] == ["hi", "what is lymph?"]
+    # The conversation goes on where it was: "tell me more" continues the last topic.
+    replies, _ = say(bot, "fault-rasa", "tell me more")
+    assert "Lymph is a clear fluid" not in replies[0]["text"] and "care team" in replies[0]["text"]
+    assert tracker(bot, "fault-rasa")["slots"]["last_topic"] not in (None, "what_is_lymph")
+
+
+def tracker(bot: Servers, sender: str) -> dict:
+    response = requests.get(f"{bot.base}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=10)
+    response.raise_for_status()
+    return response.json()

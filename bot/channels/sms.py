@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 from weakref import WeakValueDictionary
 
 from rasa.core.channels.channel import InputChannel
@@ -47,6 +48,12 @@ MEMORY_SECONDS = 24 * 3600
 
 def keyword(body: str) -> str:
     return "".join(body.split()).upper()
+
+
+def form_fields(request: Request) -> dict[str, str]:
+    """The provider's form fields, blank ones included: the signature covers them, and an
+    empty Body (a picture-only text) is legal. Sanic's `request.form` drops blank fields."""
+    return dict(parse_qsl((request.body or b"").decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def twiml(*texts: str) -> str:
@@ -140,7 +147,7 @@ class SmsInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if not (await self.limiter.check(address=client_address(request))).allowed:
                 return response.text("Too many requests", status=429)
-            params = {key: request.form.get(key) for key in request.form}
+            params = form_fields(request)
             url = self.public_url or request.url
             signature = request.headers.get("X-Twilio-Signature", "")
             if not signature or not self.validator.validate(url, params, signature):

@@ -1,7 +1,7 @@
 """Per-sender and per-address rate limits, shared by every channel.
 
-Fixed one-minute windows counted in `bot.state` (Redis when configured, so the
-limit holds across replicas). If the counter store is unreachable the message
+A sliding one-minute window: the hits of the last 60 seconds, kept in
+`bot.state` (Redis when configured, so the limit holds across replicas). If the counter store is unreachable the message
 is let through: a patient's question matters more than a limit.
 """
 
@@ -31,22 +31,32 @@ class RateLimiter:
     def __init__(self, channel: str, per_sender: int, per_address: int, state: State | None = None) -> None:
         self.channel, self.per_sender, self.per_address = channel, per_sender, per_address
         self._state = state
+        self._refused: dict[str, float] = {}
 
     @property
     def state(self) -> State:
         return self._state or shared_state()
 
     async def check(self, sender: str | None = None, address: str | None = None) -> Verdict:
-        window = int(time.time() // WINDOW_SECONDS)
-        retry_after = WINDOW_SECONDS - int(time.time() % WINDOW_SECONDS)
         for kind, key, limit in (("address", address, self.per_address), ("sender", sender, self.per_sender)):
             if not key or limit <= 0:
                 continue
             try:
-                count = await self.state.incr(f"rl:{self.channel}:{kind}:{key}:{window}", WINDOW_SECONDS * 2)
+                count = await self.state.hit(f"rl:{self.channel}:{kind}:{key}", WINDOW_SECONDS, cap=limit + 1)
             except Unavailable as error:
                 log.warning("Rate-limit store unavailable, letting the message through: %s", error)
                 return Verdict(True)
             if count > limit:
-                return Verdict(False, kind, first_refusal=count == limit + 1, retry_after=retry_after)
+                return Verdict(False, kind, first_refusal=self._first_refusal(kind, key), retry_after=WINDOW_SECONDS)
         return Verdict(True)
+
+    def _first_refusal(self, kind: str, key: str) -> bool:
+        """True the first time in a window that `key` is refused (said once, then quiet)."""
+        now = time.monotonic()
+        marker = f"{kind}:{key}"
+        first = now - self._refused.get(marker, -WINDOW_SECONDS * 2) > WINDOW_SECONDS
+        if first:
+            self._refused[marker] = now
+        if len(self._refused) > 10_000:
+            self._refused = {k: t for k, t in self._refused.items() if now - t <= WINDOW_SECONDS}
+        return first

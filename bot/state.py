@@ -1,4 +1,4 @@
-"""Short-lived shared state for the channels: rate-limit counters and per-sender memory.
+"""Short-lived shared state for the channels: rate-limit hits and per-sender memory.
 
 In process memory by default (one Rasa server); in Redis when REDIS_URL is set,
 so every replica behind a load balancer sees the same counters, numbered
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
+from collections import deque
 from functools import cache
 from typing import Protocol
 
@@ -25,7 +27,7 @@ class Unavailable(Exception):
 
 
 class State(Protocol):
-    async def incr(self, key: str, ttl: int) -> int: ...
+    async def hit(self, key: str, window: int, cap: int) -> int: ...
     async def get(self, key: str) -> str | None: ...
     async def set(self, key: str, value: str, ttl: int) -> None: ...
     async def delete(self, key: str) -> None: ...
@@ -36,25 +38,27 @@ class MemoryState:
 
     def __init__(self) -> None:
         self._values: dict[str, tuple[float, str]] = {}
+        self._hits: dict[str, deque[float]] = {}
         self._next_sweep = 0.0
 
     def _sweep(self, now: float) -> None:
         if now >= self._next_sweep:
             self._values = {k: v for k, v in self._values.items() if v[0] > now}
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
             self._next_sweep = now + 30
 
     def _live(self, key: str, now: float) -> str | None:
         entry = self._values.get(key)
         return entry[1] if entry and entry[0] > now else None
 
-    async def incr(self, key: str, ttl: int) -> int:
+    async def hit(self, key: str, window: int, cap: int) -> int:
         now = time.monotonic()
         self._sweep(now)
-        current = self._live(key, now)
-        expires = self._values[key][0] if current is not None else now + ttl
-        value = int(current or 0) + 1
-        self._values[key] = (expires, str(value))
-        return value
+        hits = self._hits.setdefault(key, deque(maxlen=cap))
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        hits.append(now)
+        return len(hits)
 
     async def get(self, key: str) -> str | None:
         return self._live(key, time.monotonic())
@@ -83,15 +87,19 @@ class RedisState:
         except Exception as error:  # connection refused, timeout, Redis error
             raise Unavailable(str(error)) from error
 
-    async def incr(self, key: str, ttl: int) -> int:
-        async def incr_with_expiry() -> int:
+    async def hit(self, key: str, window: int, cap: int) -> int:
+        async def record() -> int:
+            now, name = time.time(), self._prefix + key
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(self._prefix + key)
-                pipe.expire(self._prefix + key, ttl, nx=True)
-                value, _ = await pipe.execute()
-                return int(value)
+                pipe.zremrangebyscore(name, 0, now - window)
+                pipe.zadd(name, {f"{now:.6f}:{secrets.token_hex(4)}": now})
+                pipe.zremrangebyrank(name, 0, -cap - 1)  # keep at most `cap` hits
+                pipe.zcard(name)
+                pipe.expire(name, window)
+                results = await pipe.execute()
+            return int(results[3])
 
-        return await self._call(incr_with_expiry())
+        return await self._call(record())
 
     async def get(self, key: str) -> str | None:
         return await self._call(self._redis.get(self._prefix + key))

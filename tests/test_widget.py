@@ -110,6 +110,20 @@ def test_unreachable_bot_shows_the_care_team_and_retries(page):
     expect(page.locator(".mc-msg--bot", has_text="Palliative treatments")).to_be_visible(timeout=15_000)
 
 
+def test_rate_limited_shows_the_servers_words_and_waits(page):
+    open_chat(page)
+    limited = messages.fill(messages.RATE_LIMITED)
+    page.route(
+        "**/webhooks/web/webhook",
+        lambda route: route.fulfill(status=429, headers={"Retry-After": "2"}, json={"error": limited}),
+    )
+    ask(page, "what is lymph")
+    expect(page.locator(".mc-msg--status")).to_have_text(limited)
+    page.unroute("**/webhooks/web/webhook")
+    # Asked to wait 2 s, it waits, then the queued question is delivered.
+    expect(page.locator(".mc-msg--bot", has_text="Lymph is a clear fluid")).to_be_visible(timeout=15_000)
+
+
 def test_mobile_full_screen(browser, servers):
     context = browser.new_context(
         base_url=f"http://127.0.0.1:{servers.port}", viewport={"width": 375, "height": 740}, is_mobile=True

@@ -156,8 +156,14 @@
     return fetch(base + path, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(function (r) {
-      if (!r.ok) { var err = new Error("HTTP " + r.status); err.status = r.status; throw err; }
-      return r.json();
+      if (r.ok) return r.json();
+      var err = new Error("HTTP " + r.status);
+      err.status = r.status;
+      err.retryAfter = Number(r.headers.get("Retry-After")) || 0;
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        err.text = body && typeof body.error === "string" ? body.error : "";
+        throw err;
+      });
     });
   }
   function ensureSession() {
@@ -186,9 +192,14 @@
         sending = false;
         typing.remove();
         if (err.status === 403) { state.session = null; save(); }
-        if (!offlineShown) { add({ from: "status", text: defaults.offline || "The assistant can't be reached." }); offlineShown = true; }
+        var limited = err.status === 429 && err.text;
+        if (!offlineShown) {
+          // Too many messages: say so (the server's wording) and wait as long as it asks.
+          add({ from: "status", text: limited ? err.text : (defaults.offline || "The assistant can't be reached.") });
+          offlineShown = true;
+        }
         clearTimeout(retryTimer);
-        retryTimer = setTimeout(deliver, RETRY_MS);
+        retryTimer = setTimeout(deliver, limited ? Math.max(err.retryAfter * 1000, RETRY_MS) : RETRY_MS);
       });
   }
 

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
@@ -24,6 +24,15 @@ Base = declarative_base()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision that matches what `create_all` built before migrations existed.
 BASELINE_REVISION = "0001"
+
+
+def schema() -> MetaData:
+    """All of the project's tables (each module declares its own on `Base`)."""
+    import bot.channels.sms_store  # noqa: F401
+    import bot.insights.models  # noqa: F401
+    import bot.knowledge.models  # noqa: F401
+
+    return Base.metadata
 
 
 def configured_engine(url: str, **kwargs: Any) -> Engine:

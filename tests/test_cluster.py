@@ -14,6 +14,8 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +23,11 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from twilio.request_validator import RequestValidator
+
+from bot.db import get_engine, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = ROOT / "scripts" / "cluster.sh"
@@ -169,3 +176,35 @@ def test_postgres_restart_under_load_loses_no_acknowledged_message(cluster):
         iterator = iter(stored)
         assert all(text in iterator for text in texts), (sender, texts, stored)
     print(f"\nPostgreSQL restart under load: {total} acknowledged, {refused['count']} refused (503) and retried")
+
+
+def test_postgres_schema_matches_the_models(cluster):
+    with get_engine(cluster.env["DATABASE_URL"]).connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert context.get_current_revision() == "0002"
+        assert compare_metadata(context, schema()) == []
+
+
+def sms(cluster: Cluster, phone: str, body: str, replica: int) -> list[str]:
+    url = f"{cluster.url}/webhooks/sms/webhook"
+    form = {"From": phone, "To": "+15550000000", "Body": body, "MessageSid": f"SM{uuid.uuid4().hex}"}
+    signature = RequestValidator(cluster.env["TWILIO_AUTH_TOKEN"]).compute_signature(url, form)
+    response = requests.post(
+        url, data=form, headers={"X-Twilio-Signature": signature, "X-Replica": str(replica)}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+
+
+def test_sms_memory_and_limits_are_shared_through_redis(cluster):
+    phone = f"+1555{time.time_ns() % 10_000_000:07d}"
+    [first] = sms(cluster, phone, "what is metastatic cancer", replica=0)
+    assert "\n1. " in first
+    chosen = first.split("\n1. ", 1)[1].split("\n", 1)[0]
+    # "1" answered by the other Rasa server: it knows what choice 1 was (Redis), and answers it.
+    [second] = sms(cluster, phone, "1", replica=1)
+    assert second != first and not second.startswith("Please text a question")
+    assert chosen
+    # SMS_RATE_LIMIT (20 a minute) counts texts on both servers together.
+    replies = [sms(cluster, phone, "hi", replica=turn % 2) for turn in range(19)]
+    assert all(replies[:18]) and replies[18] and "please wait a minute" in replies[18][0]

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import bot.channels.sms_store  # noqa: F401  (registers the SMS tables on Base)
-import bot.insights.models  # noqa: F401
-import bot.knowledge.models  # noqa: F401
-from bot.db import Base, get_engine
+from bot.db import get_engine, schema
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = schema()
 
 
 def run_migrations_online() -> None:

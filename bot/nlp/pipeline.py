@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
-
-import bot.safety  # noqa: F401  (registers the safety_matcher factory)
 from bot.nlp.vocabulary import VOCABULARY
 from bot.settings import VAR_DIR
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 PIPELINE_NAME = "en_metastatic"
 PIPELINE_DIR = VAR_DIR / "nlp" / PIPELINE_NAME
@@ -39,6 +39,12 @@ def vocabulary_fingerprint() -> str:
 
 
 def build_pipeline() -> Language:
+    # Imported here: spaCy pulls in TensorFlow (through thinc), seconds that the
+    # up-to-date check in `write_pipeline` does not need.
+    import spacy
+
+    import bot.safety  # noqa: F401  (registers the safety_matcher factory)
+
     nlp = spacy.blank("en")
     nlp.meta["name"] = PIPELINE_NAME.removeprefix("en_")
     nlp.meta["version"] = "1.0.0"

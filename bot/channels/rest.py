@@ -11,7 +11,6 @@ a note, answers with the care-team reply when the bot fails, and returns 503
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel
@@ -25,7 +24,11 @@ from bot.channels.http import BadRequest, error, json_object, too_many
 from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
 
-SENDER = re.compile(r"^[\w.:@-]{1,128}$")
+MAX_SENDER_CHARS = 128
+
+
+def valid_sender(sender: object) -> bool:
+    return isinstance(sender, str) and 0 < len(sender.strip()) <= MAX_SENDER_CHARS and sender.isprintable()
 
 
 class RestInput(InputChannel):
@@ -55,8 +58,8 @@ class RestInput(InputChannel):
             except BadRequest as bad:
                 return error(bad.message, bad.status)
             sender, text = body.get("sender"), body.get("message")
-            if not isinstance(sender, str) or not SENDER.match(sender):
-                return error("'sender' must be 1-128 letters, digits or . _ : @ -", 400)
+            if not valid_sender(sender):
+                return error(f"'sender' must be 1-{MAX_SENDER_CHARS} printable characters.", 400)
             if not isinstance(text, str):
                 return error("'message' must be a string.", 400)
             verdict = await self.limiter.check(sender=sender, address=client_address(request))

@@ -128,6 +128,8 @@ def write_endpoints(settings: Settings) -> Path:
 def rasa_env() -> dict[str, str]:
     """The environment both servers run in."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    # No usage data leaves a patient-facing service (and no start-up wait on a closed network).
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     # Sanic refuses request bodies over this size before a channel reads them.
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024))
     return env

@@ -130,6 +130,10 @@ def rasa_env() -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     # No usage data leaves a patient-facing service (and no start-up wait on a closed network).
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # DIET's matrices are small: one TensorFlow thread per op is faster than
+    # coordinating several, and leaves the other cores to the action server.
+    env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+    env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
     # Sanic refuses request bodies over this size before a channel reads them.
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024))
     return env

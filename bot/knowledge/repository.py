@@ -52,15 +52,41 @@ def _source(article: ArticleRow) -> Source:
 
 
 class KnowledgeBase:
-    """Answers by topic and site, from the database at `url` (default DATABASE_URL)."""
+    """Answers by topic and site, from the database at `url` (default DATABASE_URL).
+
+    Answers are kept in memory once read (four queries each), for as long as the
+    article in the database is the same: every lookup checks the loaded article's
+    hashes with one small query, so a `load-kb` of a new version is served at once,
+    and a database that cannot be reached is noticed on the next question.
+    """
 
     def __init__(self, url: str | None = None) -> None:
         self._sessions = session_factory(url)
+        self._version: tuple[str, str] | None = None
+        self._answers: dict[tuple[str, str], Answer] = {}
+
+    def _current(self) -> None:
+        with self._sessions() as session:
+            row = session.execute(select(ArticleRow.content_hash, ArticleRow.catalogue_hash).limit(1)).first()
+        version = tuple(row) if row else None
+        if version != self._version:
+            self._answers.clear()
+            self._version = version  # type: ignore[assignment]
 
     def answer(self, topic: str, site: str | None = None) -> Answer | None:
+        self._current()
+        key = (topic, site or NO_SITE)
+        if key not in self._answers:
+            found = self._read_answer(*key)
+            if found is None:
+                return None  # not remembered: sites in typed payloads are arbitrary text
+            self._answers[key] = found
+        return self._answers[key]
+
+    def _read_answer(self, topic: str, site: str) -> Answer | None:
         query = (
             select(AnswerRow)
-            .where(AnswerRow.topic == topic, AnswerRow.site == (site or NO_SITE))
+            .where(AnswerRow.topic == topic, AnswerRow.site == site)
             .options(
                 selectinload(AnswerRow.sentences),
                 selectinload(AnswerRow.section),

@@ -1,7 +1,7 @@
 # The two commands: `make run` (talk to the bot) and `make test` (check everything).
 # Both set up the machine from nothing: .venv, dependencies, spaCy pipeline,
 # knowledge base and Rasa model, each step skipped when already up to date.
-.PHONY: run test setup evaluate actions cluster cluster-stop purge lint clean
+.PHONY: run test setup evaluate actions cluster cluster-stop purge bench soak lint clean
 
 PY := .venv/bin/python
 
@@ -37,6 +37,16 @@ cluster-stop:
 purge:
 	@./scripts/bootstrap.sh
 	@$(PY) -m bot purge
+
+# Load: p50/p95/p99 latency and messages/s at 1, 8 and 32 users, peak memory and
+# start to first answer, for this bot and, in the same run, `rasa init`'s starter
+# bot. Targets are reported, not asserted. BENCH_DURATION=30 seconds per level.
+bench: setup
+	@$(PY) scripts/bench.py
+
+# 10,000 messages: no 5xx, no lost events, memory flat within 10% (fails if not).
+soak: setup
+	@$(PY) scripts/soak.py
 
 lint:
 	@.venv/bin/ruff check bot actions tests scripts

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
-from sqlalchemy.pool import QueuePool
 
 from bot.settings import load_settings
 
@@ -44,11 +43,9 @@ def configured_engine(url: str, **kwargs: Any) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # SQLAlchemy 1.4 opens a SQLite file per session (NullPool), so a file that is
+        # gone or unreadable is noticed on the next question, not hidden by an open handle.
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # SQLAlchemy 1.4 opens a new SQLite connection per session (NullPool): a file
-        # open and pragmas on every message. Keep a few open, as SQLAlchemy 2.0 does.
-        kwargs.setdefault("poolclass", QueuePool)
-        kwargs.setdefault("connect_args", {"check_same_thread": False})
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -18,6 +18,17 @@ Each patch keeps Rasa's behaviour and removes a cost that profiling found
   connection set-up on every message). The session is now kept for the
   endpoint's lifetime, so calls reuse connections. A connection the action server
   closed (killed, restarted) is dropped by aiohttp and the next call reconnects.
+- `RasaModel.load` builds DIET's weights by fitting one example with a traced
+  (autograph) training function before loading the trained weights: half of the
+  Rasa server's start-up. That one step now runs eagerly, which builds the same
+  weights and optimizer slots without tracing; the trained weights are then
+  loaded. tests/test_rasa_patches.py checks that predictions are identical with
+  and without the patches.
+- Tracing DIET's prediction function the first time runs TensorFlow's
+  autograph, which rewrites the Python source of every layer: the other half of
+  the start-up. The prediction code branches only on Python values (its
+  configuration), so it is traced without autograph: the same graph, and a
+  branch on a tensor would fail loudly at start-up instead of changing answers.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.models import RasaModel
 
 _resolve_by_type = Event.resolve_by_type
 _event_classes: dict[str, type[Event]] = {}
@@ -89,7 +101,50 @@ def _kept_session(self: EndpointConfig) -> _KeptSession:
     return _KeptSession(session)
 
 
+_load_model = RasaModel.load.__func__  # type: ignore[attr-defined]
+
+
+def _load_without_tracing(
+    cls: type[RasaModel],
+    model_file_name: str,
+    model_data_example: Any,
+    predict_data_example: Any = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
+    if finetune_mode:
+        return _load_model(cls, model_file_name, model_data_example, predict_data_example, True, *args, **kwargs)
+    import tensorflow as tf
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+
+    model = cls(*args, **kwargs)
+    config = kwargs.get("config", {})
+    model.compile(optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)), run_eagerly=True)
+    model.fit(RasaBatchDataGenerator(model_data_example, batch_size=1), verbose=False)
+    model.load_weights(model_file_name)
+    model.run_eagerly = config.get(RUN_EAGERLY)
+    if predict_data_example:
+        model.run_inference(predict_data_example)  # traces prediction once, as Rasa does
+    return model
+
+
+_rasa_predict = RasaModel._rasa_predict
+
+
+def _rasa_predict_without_autograph(self: RasaModel, batch_in: Any) -> Any:
+    if self._tf_predict_step is None and not self._run_eagerly:
+        import tensorflow as tf
+
+        signature = self._dynamic_signature(batch_in)
+        self._tf_predict_step = tf.function(self.predict_step, input_signature=signature, autograph=False)
+    return _rasa_predict(self, batch_in)
+
+
 def apply() -> None:
+    RasaModel._rasa_predict = _rasa_predict_without_autograph  # type: ignore[method-assign]
+    RasaModel.load = classmethod(_load_without_tracing)  # type: ignore[method-assign, assignment]
     EndpointConfig.session = _kept_session  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_cached_resolve_by_type)  # type: ignore[method-assign]

@@ -20,8 +20,9 @@ HTTP_PORT=${CLUSTER_PORT:-8088}
 ACTIONS_LB_PORT=${CLUSTER_ACTIONS_LB_PORT:-8089}
 RASA_PORTS=(5105 5106)
 ACTION_PORTS=(5155 5156)
-# PostgreSQL refuses to run as root, and its data must be owned by its own user.
-PGDATA_DIR=${CLUSTER_PGDATA:-/var/lib/postgresql/mcbot-cluster}
+# PostgreSQL refuses to run as root, and its data must be owned by its own user, so it
+# lives under the postgres user's home, one directory per checkout of the project.
+PGDATA_DIR=${CLUSTER_PGDATA:-/var/lib/postgresql/mcbot-cluster-$(echo "$ROOT" | sha256sum | cut -c1-12)}
 
 say() { echo "==> $*"; }
 fail() { echo "cluster: $*" >&2; exit 1; }

@@ -125,17 +125,19 @@ def write_endpoints(settings: Settings) -> Path:
     return path
 
 
-def rasa_env() -> dict[str, str]:
-    """The environment both servers run in."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+def server_env(name: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the server called `name` runs in."""
+    env = {**(base or os.environ), "PYTHONPATH": str(PROJECT_ROOT)}
     # No usage data leaves a patient-facing service (and no start-up wait on a closed network).
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    # DIET's matrices are small: one TensorFlow thread per op is faster than
-    # coordinating several, and leaves the other cores to the action server.
-    env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
-    env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
-    # Sanic refuses request bodies over this size before a channel reads them.
-    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024))
+    if name == "Rasa server":
+        # DIET's matrices are small: one TensorFlow thread per op is faster than
+        # coordinating several, and leaves the other cores to the action server.
+        # (Not for the action server: `rasa` would import TensorFlow, 360 MB, to apply them.)
+        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+        # Sanic refuses request bodies over this size before a channel reads them.
+        env.setdefault("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024))
     return env
 
 
@@ -143,7 +145,7 @@ def exec_server(name: str) -> None:
     """Replace this process with one server, so a supervisor's signals reach it directly."""
     command = server_commands(load_settings())[name]
     step(f"Starting the {name}")
-    os.execve(command[0], command, rasa_env())
+    os.execve(command[0], command, server_env(name))
 
 
 def server_commands(settings: Settings) -> dict[str, list[str]]:
@@ -208,7 +210,7 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    env = rasa_env()
+    env = dict(os.environ)
     if not (os.environ.get("TWILIO_AUTH_TOKEN") and os.environ.get("SENDER_ID_SECRET")):
         env.setdefault("BOT_ENV", "development")
         print("    SMS channel: DEVELOPMENT secrets from var/secrets/ (set TWILIO_AUTH_TOKEN and SENDER_ID_SECRET)")
@@ -217,7 +219,7 @@ def run() -> None:
     try:
         for name, command in commands.items():
             step(f"Starting the {name}")
-            processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+            processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=server_env(name, env))
         wait_until_up(f"http://127.0.0.1:{settings.actions_port}/health", processes["action server"])
         wait_until_up(f"http://127.0.0.1:{settings.bot_port}/webhooks/rest/", processes["Rasa server"])
         base = f"http://localhost:{settings.bot_port}"
@@ -243,7 +245,7 @@ def run() -> None:
                     print(f"The {name} keeps stopping (code {process.returncode}); stopping.", file=sys.stderr)
                     stop(code=1)
                 print(f"==> The {name} stopped (code {process.returncode}); starting it again", flush=True)
-                processes[name] = subprocess.Popen(commands[name], cwd=PROJECT_ROOT, env=env)
+                processes[name] = subprocess.Popen(commands[name], cwd=PROJECT_ROOT, env=server_env(name, env))
     finally:
         for process in processes.values():
             if process.poll() is None:

@@ -59,13 +59,19 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # Foreign keys are off by default in SQLite; WAL lets one process read while
-    # another writes; busy_timeout makes a writer wait for the lock, not fail.
+    # Foreign keys are off by default in SQLite; busy_timeout makes a writer wait for
+    # the lock, not fail. (WAL is set once per file by `use_wal`: it is persistent.)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def use_wal(engine: Engine) -> None:
+    """Put a SQLite file in WAL mode (one process reads while another writes); a no-op elsewhere."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
 
 
 @cache
@@ -92,6 +98,7 @@ def migrate(url: str | None = None) -> str:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     engine = get_engine(url)
+    use_wal(engine)
     with engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
         if "alembic_version" not in tables and "kb_articles" in tables:

@@ -175,6 +175,9 @@ SMS_HELP = (
 SMS_STOPPED = "You're unsubscribed from " + SMS_PROGRAM + " and won't get more messages. Reply START to resume."
 SMS_STARTED = "You're subscribed to " + SMS_PROGRAM + " again. Ask a question any time. Reply STOP to opt out."
 SMS_RATE_LIMITED = "You've sent a lot of messages; please wait a minute. For help now, call your care team at {phone}."
+SMS_TROUBLE = (
+    "If this is an emergency, call {emergency} now. I can't answer right now; please try later. Care team: {phone}."
+)
 SMS_EMPTY = "Please text a question about metastatic cancer. Care team: {phone}."
 
 # Said by every channel when something behind it fails or a message is refused.

@@ -18,6 +18,7 @@ import requests
 
 from bot.settings import load_settings
 from tests.conftest import Servers, start_bot, stop_bot
+from tests.test_sms import sms, texts
 
 TOKEN = "fault-test-token"
 ARTICLE_WORDS = "A metastatic cancer, or metastatic tumor"
@@ -94,6 +95,9 @@ def test_knowledge_base_database_unavailable(bot):
         replies, seconds = say(bot, "fault-kb", "what is metastatic cancer?")
         assert_safe_reply(replies)
         assert seconds < SAFE_REPLY_SECONDS
+        # A text message too (its opt-out and message-id tables are in the same database).
+        [text] = texts(sms(bot, "+15554440000", "what is metastatic cancer"))
+        assert text.startswith("If this is an emergency, call") and load_settings().care_team_phone in text
     finally:
         os.rename(away, kb_dir)
     assert wait_for_answer(bot, "fault-kb", timeout=20) < 20

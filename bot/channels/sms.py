@@ -26,6 +26,7 @@ from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -157,12 +158,16 @@ class SmsInput(InputChannel):
             if not phone or not sid:
                 return response.text("Missing From or MessageSid", status=400)
             sender = self.sender_id(phone)
-            async with self._lock(sender):  # one sender's messages are answered in order
-                stored = self.store.answered(sid)
-                if stored is None:
-                    stored, keep = await self._answer(sender, body, on_new_message)
-                    if keep:  # not when the conversation store failed: the retry is answered afresh
-                        self.store.remember(sid, stored)
+            try:
+                async with self._lock(sender):  # one sender's messages are answered in order
+                    stored = self.store.answered(sid)
+                    if stored is None:
+                        stored, keep = await self._answer(sender, body, on_new_message)
+                        if keep:  # not when the conversation store failed: the retry is answered afresh
+                            self.store.remember(sid, stored)
+            except SQLAlchemyError:  # the SMS tables' database is down: still answer, safely
+                log.exception("SMS store unavailable")
+                stored = twiml(messages.fill(messages.SMS_TROUBLE))
             return response.text(stored, content_type="application/xml")
 
         return sms

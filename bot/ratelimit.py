@@ -1,8 +1,9 @@
 """Per-sender and per-address rate limits, shared by every channel.
 
 A sliding one-minute window: the hits of the last 60 seconds, kept in
-`bot.state` (Redis when configured, so the limit holds across replicas). If the counter store is unreachable the message
-is let through: a patient's question matters more than a limit.
+`bot.state` (Redis when configured, so the limit holds across replicas). If
+that store is unreachable the message is let through: a patient's question
+matters more than a limit.
 """
 
 from __future__ import annotations

@@ -35,19 +35,24 @@ def schema() -> MetaData:
     return Base.metadata
 
 
+def ensure_sqlite_directory(url: str) -> None:
+    """SQLite creates its file but not the directory it goes in."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def configured_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the project's connection settings, for any of its databases.
 
     `pool_pre_ping` replaces connections a database restart has closed instead of
-    failing the next request; SQLite gets WAL and foreign keys on every connection.
+    failing the next request; SQLite gets foreign keys and a busy timeout on every
+    connection. (SQLAlchemy 1.4 opens a SQLite file per session, NullPool, so a file
+    that is gone or unreadable is noticed on the next question.)
     """
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        # SQLAlchemy 1.4 opens a SQLite file per session (NullPool), so a file that is
-        # gone or unreadable is noticed on the next question, not hidden by an open handle.
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_directory(url)
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if make_url(url).get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.db import configured_engine, use_wal
+from bot.db import configured_engine, ensure_sqlite_directory, use_wal
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class ConversationStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         url = host if host and "://" in host else load_settings().tracker_database_url
-        configured_engine(url).dispose()  # creates the SQLite file's directory before Rasa connects
+        ensure_sqlite_directory(url)  # before Rasa connects
         super().__init__(domain, host=url, event_broker=event_broker, **kwargs)  # waits for the database
         self.engine.dispose()
         options = create_engine_kwargs(url)

@@ -21,7 +21,6 @@ WINDOW_SECONDS = 60
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    limit: str = ""  # "sender" or "address" when refused
     first_refusal: bool = False  # said once per window, then quiet (SMS costs the patient)
     retry_after: int = 0
 
@@ -48,7 +47,7 @@ class RateLimiter:
                 log.warning("Rate-limit store unavailable, letting the message through: %s", error)
                 return Verdict(True)
             if count > limit:
-                return Verdict(False, kind, first_refusal=self._first_refusal(kind, key), retry_after=WINDOW_SECONDS)
+                return Verdict(False, first_refusal=self._first_refusal(kind, key), retry_after=WINDOW_SECONDS)
         return Verdict(True)
 
     def _first_refusal(self, kind: str, key: str) -> bool:

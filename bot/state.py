@@ -30,7 +30,6 @@ class State(Protocol):
     async def hit(self, key: str, window: int, cap: int) -> int: ...
     async def get(self, key: str) -> str | None: ...
     async def set(self, key: str, value: str, ttl: int) -> None: ...
-    async def delete(self, key: str) -> None: ...
 
 
 class MemoryState:
@@ -68,9 +67,6 @@ class MemoryState:
         self._sweep(now)
         self._values[key] = (now + ttl, value)
 
-    async def delete(self, key: str) -> None:
-        self._values.pop(key, None)
-
 
 class RedisState:
     """State in Redis (REDIS_URL), shared by every Rasa replica."""
@@ -107,8 +103,6 @@ class RedisState:
     async def set(self, key: str, value: str, ttl: int) -> None:
         await self._call(self._redis.set(self._prefix + key, value, ex=ttl))
 
-    async def delete(self, key: str) -> None:
-        await self._call(self._redis.delete(self._prefix + key))
 
 
 @cache

@@ -56,9 +56,9 @@ def free_port() -> int:
 
 
 class Servers:
-    def __init__(self, process: subprocess.Popen, port: int, log: Path, database: Path) -> None:
-        self.process, self.port, self.log, self.database = process, port, log, database
-        self.actions_port = 0
+    def __init__(self, process: subprocess.Popen, port: int, actions_port: int, log: Path, database: Path) -> None:
+        self.process, self.port, self.actions_port = process, port, actions_port
+        self.log, self.database = log, database
 
     @property
     def base(self) -> str:
@@ -108,9 +108,7 @@ def start_bot(tmp: Path, **overrides: str) -> Servers:
             process.kill()
             pytest.fail(f"`python -m bot run` did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
-    servers = Servers(process, port, log, tmp / "bot.db")
-    servers.actions_port = actions_port
-    return servers
+    return Servers(process, port, actions_port, log, tmp / "bot.db")
 
 
 def stop_bot(servers: Servers) -> None:

@@ -39,8 +39,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 class Turn:
     messages: list[dict[str, Any]] = field(default_factory=list)
     unavailable: bool = False  # the conversation store failed: nothing was stored
-    fallback: bool = False  # the safe reply stands in for the bot's
-    cut: bool = False
 
 
 def clean(text: str) -> str:
@@ -62,7 +60,7 @@ async def converse(on_new_message: OnNewMessage, channel: str, sender: str, text
     settings = load_settings()
     text, was_cut = cut(clean(text), settings.max_message_chars)
     collector = CollectingOutputChannel()
-    turn = Turn(cut=was_cut)
+    turn = Turn()
     with tracker_store_failures() as failures:
         try:
             await asyncio.wait_for(
@@ -80,7 +78,6 @@ async def converse(on_new_message: OnNewMessage, channel: str, sender: str, text
         return turn
     turn.messages = list(collector.messages)
     if not any(m.get("text") for m in turn.messages):
-        turn.fallback = True
         turn.messages = [bot_text(sender, messages.fill(messages.SERVICE_TROUBLE))]
     if was_cut:
         note = messages.MESSAGE_CUT.format(limit=settings.max_message_chars)

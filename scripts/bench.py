@@ -490,26 +490,20 @@ def server_memory_total(memory: dict[str, float]) -> float:
 def verdicts(starter: dict[str, Any], ours: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, level by level."""
     rows = []
-    for s, o in zip(starter["levels"], ours["levels"], strict=True):
-        ratio = o["messages_per_s"] / s["messages_per_s"] if s["messages_per_s"] else float("nan")
-        rows.append(
-            {
-                "target": f"throughput >= {TARGET_THROUGHPUT_RATIO}x starter, {o['users']} users",
-                "value": round(ratio, 2),
-                "unit": "x",
-                "pass": ratio >= TARGET_THROUGHPUT_RATIO,
-            }
-        )
-    for s, o in zip(starter["levels"], ours["levels"], strict=True):
-        ratio = o["p50_ms"] / s["p50_ms"] if s["p50_ms"] else float("nan")
-        rows.append(
-            {
-                "target": f"median latency <= {TARGET_LATENCY_RATIO}x starter, {o['users']} users",
-                "value": round(ratio, 2),
-                "unit": "x",
-                "pass": ratio <= TARGET_LATENCY_RATIO,
-            }
-        )
+    for key, label, target, better in (
+        ("messages_per_s", "throughput >=", TARGET_THROUGHPUT_RATIO, lambda r: r >= TARGET_THROUGHPUT_RATIO),
+        ("p50_ms", "median latency <=", TARGET_LATENCY_RATIO, lambda r: r <= TARGET_LATENCY_RATIO),
+    ):
+        for s, o in zip(starter["levels"], ours["levels"], strict=True):
+            ratio = o[key] / s[key] if s[key] else float("nan")
+            rows.append(
+                {
+                    "target": f"{label} {target}x starter, {o['users']} users",
+                    "value": round(ratio, 2),
+                    "unit": "x",
+                    "pass": better(ratio),
+                }
+            )
     rows.append(
         {
             "target": f"start to first answer < {TARGET_FIRST_ANSWER_S:.0f} s",
@@ -519,6 +513,15 @@ def verdicts(starter: dict[str, Any], ours: dict[str, Any]) -> list[dict[str, An
         }
     )
     return rows
+
+
+def write_results(name: str, report: dict[str, Any], text: str) -> None:
+    """results/<name>.md (the text) and results/<name>.json (the report), and the text on stdout."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.md").write_text(text)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print()
+    print(text)
 
 
 def git_revision() -> str:
@@ -655,12 +658,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     report["targets"] = verdicts(starter, ours)
     report["total_s"] = round(time.monotonic() - began, 1)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    text = markdown(report)
-    (RESULTS_DIR / "bench.md").write_text(text)
-    (RESULTS_DIR / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    print()
-    print(text)
+    write_results("bench", report, markdown(report))
     missed = [row["target"] for row in report["targets"] if not row["pass"]]
     print(
         f"{len(report['targets']) - len(missed)} of {len(report['targets'])} targets met"

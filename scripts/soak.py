@@ -45,6 +45,7 @@ from bench import (
     start_ours,
     stop_everything,
     wait_for_first_answer,
+    write_results,
 )
 
 MEMORY_TOLERANCE = 0.10
@@ -298,12 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         "log": str(server.log_path.relative_to(ROOT)),
     }
     report["pass"] = requests_check["pass"] and trackers["pass"] and memory["pass"] and not restarted
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    text = markdown(report)
-    (RESULTS_DIR / "soak.md").write_text(text)
-    (RESULTS_DIR / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
-    print()
-    print(text)
+    write_results("soak", report, markdown(report))
     print(f"Results: {RESULTS_DIR / 'soak.md'} and {RESULTS_DIR / 'soak.json'} (memory samples included)")
     if not report["pass"]:
         raise SystemExit(1)

@@ -16,7 +16,8 @@ setup:
 	@./scripts/bootstrap.sh
 	@$(PY) -m bot setup
 
-# NLU quality: the held-out patient questions and 5-fold cross-validation.
+# NLU quality: the safety sets (confusion tables, results/safety/confusion-model.png),
+# the held-out patient questions and 5-fold cross-validation.
 evaluate: setup
 	@./scripts/evaluate.sh
 

@@ -212,7 +212,6 @@ class FixedReply(UsesStores):
     action_name: str
     template: str
     topics: tuple[str, ...] = ()
-    safety: str | None = None  # lets channels show emergency and crisis replies distinctly
     unanswered_reason: str | None = None  # store the question for content editors
 
     def name(self) -> str:
@@ -222,19 +221,45 @@ class FixedReply(UsesStores):
         dispatcher.utter_message(
             text=messages.fill(self.template),
             buttons=[button(topic) for topic in self.topics],
-            json_message={"safety": self.safety} if self.safety else None,
         )
         if self.unanswered_reason:
             self.record_unanswered(tracker, self.unanswered_reason)
         return []
 
 
-class ActionEmergency(FixedReply, Action):
-    action_name, template, safety = "action_emergency", messages.EMERGENCY, "emergency"
+class SafetyReply:
+    """The emergency, urgent or crisis reply: fixed wording, in Spanish for a Spanish message,
+    and for a crisis about someone else, how to help them. The NLU's safety details
+    (language, who it is about) come with the message; a button press has none: English.
+
+    A mixin, not an `Action`, so rasa_sdk registers only the concrete actions below.
+    """
+
+    level: str
+
+    def name(self) -> str:
+        return f"action_{self.level}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        found = tracker.latest_message.get("safety") or {}
+        language = found.get("language") or "en"
+        dispatcher.utter_message(
+            text=messages.safety_reply(self.level, found.get("about") or "self", language),
+            json_message={"safety": self.level, "calls": messages.safety_calls(self.level, language)},
+        )
+        return []
 
 
-class ActionCrisis(FixedReply, Action):
-    action_name, template, safety = "action_crisis", messages.CRISIS, "crisis"
+class ActionEmergency(SafetyReply, Action):
+    level = "emergency"
+
+
+class ActionUrgent(SafetyReply, Action):
+    level = "urgent"
+
+
+class ActionCrisis(SafetyReply, Action):
+    level = "crisis"
 
 
 class ActionPersonalAdvice(FixedReply, Action):

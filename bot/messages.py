@@ -21,7 +21,10 @@ def fill(template: str, settings: Settings | None = None) -> str:
     """A template with the care-team contact and emergency number filled in."""
     settings = settings or load_settings()
     return template.format(
-        contact=care_team_contact(settings), emergency=settings.emergency_number, phone=settings.care_team_phone
+        contact=care_team_contact(settings),
+        emergency=settings.emergency_number,
+        phone=settings.care_team_phone,
+        urgent_phone=settings.care_team_urgent_phone,
     )
 
 
@@ -135,10 +138,15 @@ CLARIFY = "I'm not sure I understood. Did you mean one of these? You can also {c
 SOMETHING_ELSE = "Something else"
 SECOND_MISS = "I'm sorry, I couldn't find an answer to that. The best people to ask are your care team: {contact}."
 
-# Safety and routing. The emergency and crisis replies come first and alone.
+# Safety and routing. The emergency, urgent and crisis replies come first and alone,
+# and never name a diagnosis: they say that what was described needs help now.
 EMERGENCY = (
-    "This sounds like an emergency. Call {emergency} now, or go to the nearest emergency room. "
+    "What you describe needs a doctor now. Call {emergency} now, or go to the nearest emergency room. "
     "Don't wait for a reply from me. When you are safe, {contact}."
+)
+URGENT = (
+    "What you describe needs a doctor now. Call your care team's 24-hour line now: {urgent_phone}. "
+    "If you can't reach them, go to the nearest emergency room. If it gets worse, call {emergency}."
 )
 CRISIS = (
     "I'm so sorry you're going through this, and I'm glad you reached out. You don't have to face "
@@ -146,6 +154,85 @@ CRISIS = (
     "day or night. If you are in danger right now, call {emergency}. Your care team wants to know "
     "how you are feeling too: {contact}."
 )
+# When someone else (a parent, a partner) has said they want to die: how to help them.
+CRISIS_OTHER = (
+    "I'm so sorry. When someone says they want to die or to hurt themselves, take it seriously. "
+    "Call or text 988, the 988 Suicide & Crisis Lifeline, any time: 988 is for them too, and for you. "
+    "Stay with them if you can, and move pills and weapons away from them. If they are in danger "
+    "right now, call {emergency}. Their care team should know too: {contact}."
+)
+# Spanish. The care-team lines answer in English: the replies say to ask for an interpreter.
+INTERPRETER = "{phone} (la línea es en inglés; pida un intérprete)"
+EMERGENCY_ES = (
+    "Lo que describe necesita un médico ahora. Llame al {emergency} ahora o vaya a la sala de "
+    "emergencias más cercana. No espere mi respuesta. Cuando esté a salvo, llame a su equipo de "
+    "atención: " + INTERPRETER + "."
+)
+URGENT_ES = (
+    "Lo que describe necesita un médico ahora. Llame ahora a la línea de 24 horas de su equipo de "
+    "atención: " + INTERPRETER.replace("{phone}", "{urgent_phone}") + ". Si no puede comunicarse, vaya "
+    "a la sala de emergencias más cercana. Si empeora, llame al {emergency}."
+)
+CRISIS_ES = (
+    "Siento mucho que esté pasando por esto, y me alegra que me lo haya escrito. No está solo. "
+    "Llame al 988 y oprima 2 para español, o envíe AYUDA por mensaje de texto al 988, a cualquier "
+    "hora. Si está en peligro ahora, llame al {emergency}. Su equipo de atención también quiere "
+    "saber cómo se siente: " + INTERPRETER + "."
+)
+CRISIS_OTHER_ES = (
+    "Lo siento mucho. Cuando alguien dice que quiere morir o hacerse daño, hay que tomarlo en serio. "
+    "Llame al 988 y oprima 2 para español, a cualquier hora: el 988 también es para esa persona, y "
+    "para usted. Quédese a su lado si puede y aleje las pastillas y las armas. Si está en peligro "
+    "ahora, llame al {emergency}. Su equipo de atención también debe saberlo: " + INTERPRETER + "."
+)
+# (level, about, language) -> template; `about` is "other" when someone else is in crisis.
+SAFETY_REPLIES: dict[tuple[str, str, str], str] = {
+    ("emergency", "self", "en"): EMERGENCY,
+    ("urgent", "self", "en"): URGENT,
+    ("crisis", "self", "en"): CRISIS,
+    ("crisis", "other", "en"): CRISIS_OTHER,
+    ("emergency", "self", "es"): EMERGENCY_ES,
+    ("urgent", "self", "es"): URGENT_ES,
+    ("crisis", "self", "es"): CRISIS_ES,
+    ("crisis", "other", "es"): CRISIS_OTHER_ES,
+}
+# One-tap links shown under a safety reply in the widget: (label, href) with {placeholders}.
+SAFETY_CALLS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("emergency", "en"): (("Call {emergency}", "tel:{emergency}"),),
+    ("urgent", "en"): (("Call the 24-hour line", "tel:{urgent_phone}"), ("Call {emergency}", "tel:{emergency}")),
+    ("crisis", "en"): (("Call 988", "tel:988"), ("Text 988", "sms:988"), ("Call {emergency}", "tel:{emergency}")),
+    ("emergency", "es"): (("Llamar al {emergency}", "tel:{emergency}"),),
+    ("urgent", "es"): (
+        ("Llamar a la línea de 24 horas", "tel:{urgent_phone}"),
+        ("Llamar al {emergency}", "tel:{emergency}"),
+    ),
+    ("crisis", "es"): (
+        ("Llamar al 988", "tel:988"),
+        ("Texto al 988", "sms:988"),
+        ("Llamar al {emergency}", "tel:{emergency}"),
+    ),
+}
+
+
+def safety_reply(level: str, about: str = "self", language: str = "en") -> str:
+    """The fixed reply for a safety level, in the message's language, about the writer or another."""
+    language = language if language == "es" else "en"
+    about = about if level == "crisis" and about == "other" else "self"
+    return fill(SAFETY_REPLIES[(level, about, language)])
+
+
+def safety_calls(level: str, language: str = "en") -> list[dict[str, str]]:
+    """The widget's one-tap links for a safety reply: digits only in the href."""
+    calls = SAFETY_CALLS[(level, language if language == "es" else "en")]
+    found = []
+    for label, href in calls:
+        scheme, _, number = fill(href).partition(":")
+        found.append(
+            {"label": fill(label), "href": f"{scheme}:" + "".join(c for c in number if c.isdigit() or c == "+")}
+        )
+    return found
+
+
 PERSONAL_ADVICE = (
     "I can't advise on a personal situation: doses, medicines, results or what will happen to one "
     "person are questions only your care team can answer, because they know your history. "

@@ -34,6 +34,7 @@ class Settings:
     rasa_token: str
     care_team_phone: str
     care_team_hours: str
+    care_team_urgent_phone: str
     emergency_number: str
     log_level: str
     web_session_secret: str
@@ -65,6 +66,9 @@ def load_settings() -> Settings:
         rasa_token=os.environ.get("RASA_TOKEN", ""),
         care_team_phone=os.environ.get("CARE_TEAM_PHONE", "855-680-1184"),
         care_team_hours=os.environ.get("CARE_TEAM_HOURS", ""),
+        # The 24-hour line for urgent problems (fever during treatment...); the care-team line if unset.
+        care_team_urgent_phone=os.environ.get("CARE_TEAM_URGENT_PHONE")
+        or os.environ.get("CARE_TEAM_PHONE", "855-680-1184"),
         emergency_number=os.environ.get("EMERGENCY_NUMBER", "911"),
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         web_session_secret=os.environ.get("WEB_SESSION_SECRET") or _development_secret("web_session_secret"),

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# NLU quality: intent F1 on the held-out patient questions, and 5-fold
+# NLU quality: the safety net on the outside authors' sets (confusion tables per
+# set and voice), intent F1 on the held-out patient questions, and 5-fold
 # cross-validation on the training data. Reports and images go to results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA=.venv/bin/rasa
 FOLDS=${FOLDS:-5}
+
+echo "==> Safety: emergency / urgent / crisis / none on tests/safety_eval (dev and final sets, by voice)"
+.venv/bin/python -m bot.safety.evaluation --json results/safety/outcomes.json
+
+echo "==> Safety context rules against negspacy's NegEx (patterns only)"
+PYTHONPATH=. .venv/bin/python scripts/compare_context.py dev final
 
 echo "==> Held-out set (tests/nlu_heldout.yml, never used for training)"
 $RASA test nlu --model models/metastatic-faq.tar.gz --nlu tests/nlu_heldout.yml --out results/heldout

@@ -40,6 +40,16 @@ def kb(kb_url: str) -> KnowledgeBase:
 
 
 @pytest.fixture(scope="session")
+def agent():
+    """The trained Rasa model, loaded once for every test that parses messages in-process."""
+    from rasa.core.agent import Agent
+
+    from bot.cli import MODEL_PATH
+
+    return Agent.load(str(MODEL_PATH))
+
+
+@pytest.fixture(scope="session")
 def domain() -> dict:
     return yaml.safe_load((ROOT / "domain.yml").read_text())
 

@@ -16,6 +16,7 @@ from actions.actions import (
     ActionOutOfScope,
     ActionPersonalAdvice,
     ActionRespond,
+    ActionUrgent,
 )
 from bot import messages
 from bot.settings import load_settings
@@ -153,6 +154,7 @@ def test_not_understood_offers_topics_and_the_care_team():
     "action, expected",
     [
         (ActionEmergency(), "Call 911 now, or go to the nearest emergency room."),
+        (ActionUrgent(), "If you can't reach them, go to the nearest emergency room."),
         (ActionCrisis(), "call or text 988"),
         (ActionPersonalAdvice(), "I can't advise on a personal situation"),
         (ActionHandoff(), "talk to a person"),
@@ -166,11 +168,44 @@ def test_routing_replies_name_the_care_team(action, expected):
     assert events == []
 
 
-def test_emergency_and_crisis_replies_are_marked_for_channels():
-    for action, label in ((ActionEmergency(), "emergency"), (ActionCrisis(), "crisis")):
-        [message], _ = run(action, label)
-        assert message["custom"] == {"safety": label}
+def test_safety_replies_are_marked_for_channels_with_one_tap_calls():
+    expected = {
+        ActionEmergency(): ["tel:911"],
+        ActionUrgent(): ["tel:" + PHONE.replace("-", ""), "tel:911"],
+        ActionCrisis(): ["tel:988", "sms:988", "tel:911"],
+    }
+    for action, hrefs in expected.items():
+        [message], _ = run(action, action.level)
+        assert message["custom"]["safety"] == action.level
+        assert [call["href"] for call in message["custom"]["calls"]] == hrefs
         assert message["buttons"] == []
+
+
+def safety_tracker(level: str, language: str, about: str) -> Tracker:
+    found = tracker(level)
+    found.latest_message["safety"] = {"label": level, "language": language, "about": about}
+    return found
+
+
+@pytest.mark.parametrize(
+    "action, language, about, words",
+    [
+        (ActionEmergency(), "es", "self", ["Llame al 911", "intérprete"]),
+        (ActionUrgent(), "es", "self", ["línea de 24 horas", "sala de emergencias", "intérprete"]),
+        (ActionCrisis(), "es", "self", ["oprima 2 para español", "AYUDA"]),
+        (ActionCrisis(), "en", "other", ["988 is for them too", "Stay with them"]),
+        (ActionCrisis(), "es", "other", ["también es para esa persona", "oprima 2"]),
+    ],
+)
+def test_safety_replies_follow_the_language_and_whom_it_is_about(action, language, about, words):
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, safety_tracker(action.level, language, about), {}))
+    [message] = dispatcher.messages
+    for word in words:
+        assert word in message["text"]
+    assert PHONE in message["text"]
+    if language == "es":
+        assert message["custom"]["calls"][0]["label"].startswith("Llamar")
 
 
 def test_personal_advice_offers_what_the_article_says():

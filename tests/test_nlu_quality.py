@@ -10,10 +10,9 @@ import asyncio
 from collections import Counter
 
 import pytest
-from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.cli import MODEL_PATH
+from bot.safety.evaluation import load_cases
 from tests.conftest import ROOT
 
 # Set and the share it must get right: 95% for the FAQ questions (issue 2's bar).
@@ -25,11 +24,6 @@ HELD_OUT = {
     ROOT / "tests" / "nlu_heldout_fresh.yml": 0.95,
     ROOT / "tests" / "nlu_heldout_routing.yml": 0.88,
 }
-
-
-@pytest.fixture(scope="module")
-def agent() -> Agent:
-    return Agent.load(str(MODEL_PATH))
 
 
 @pytest.mark.parametrize("path, bar", HELD_OUT.items(), ids=lambda p: getattr(p, "name", str(p)))
@@ -54,3 +48,5 @@ def test_held_out_sets_are_not_in_the_training_data():
     training = {e.get("text").lower() for e in load_data(str(ROOT / "data" / "nlu")).intent_examples}
     for path in HELD_OUT:
         assert not {e.get("text").lower() for e in load_data(str(path)).intent_examples} & training
+    # Nor the safety sets written by outside authors (tests/safety_eval).
+    assert not {case.text.lower() for case in load_cases()} & training

@@ -105,7 +105,7 @@ def test_long_answers_continue_with_more(servers):
 
 def test_emergency_reply_comes_first_and_alone(servers):
     [reply] = texts(sms(servers, "+15551110008", "my husband collapsed and isnt breathing"))
-    assert reply.startswith("This sounds like an emergency. Call 911 now")
+    assert reply.startswith("What you describe needs a doctor now. Call 911 now")
 
 
 def test_rate_limit_replies_once(servers):

@@ -140,11 +140,54 @@ def test_mobile_full_screen(browser, servers):
     context.close()
 
 
-def test_emergency_reply_is_distinct(page):
+def test_emergency_reply_is_distinct_with_a_one_tap_call(page):
     open_chat(page)
     ask(page, "my husband collapsed and isn't breathing")
     emergency = page.locator(".mc-msg--emergency")
     expect(emergency).to_contain_text("Call 911 now")
+    call = emergency.locator("a.mc-call")
+    expect(call).to_have_text("Call 911")
+    expect(call).to_have_attribute("href", "tel:911")
+    box = call.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44  # big enough for a thumb
+    page.reload()
+    open_chat(page)
+    expect(page.locator(".mc-msg--emergency a.mc-call")).to_have_attribute("href", "tel:911")
+
+
+def test_crisis_and_urgent_replies_offer_their_lines(page):
+    open_chat(page)
+    ask(page, "i have been saving up my pills to take them all")
+    crisis = page.locator(".mc-msg--emergency").last
+    expect(crisis).to_contain_text("988")
+    hrefs = crisis.locator("a.mc-call").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert hrefs == ["tel:988", "sms:988", "tel:911"]
+    ask(page, "temp is 38.6 and I had chemo on monday")
+    urgent = page.locator(".mc-msg--emergency").last
+    expect(urgent).to_contain_text("24-hour line")
+    hrefs = urgent.locator("a.mc-call").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert hrefs == ["tel:" + PHONE.replace("-", ""), "tel:911"]
+
+
+def test_call_links_accept_only_phone_numbers(page):
+    open_chat(page)
+    fake = [
+        {"text": "What you describe needs a doctor now."},
+        {
+            "custom": {
+                "safety": "emergency",
+                "calls": [
+                    {"label": "bad", "href": "javascript:alert(1)"},
+                    {"label": "web", "href": "https://example.org"},
+                    {"label": "Call 911", "href": "tel:911"},
+                ],
+            }
+        },
+    ]
+    page.route("**/webhooks/web/webhook", lambda route: route.fulfill(json=fake))
+    ask(page, "anything")
+    hrefs = page.locator(".mc-msg--emergency").last.locator("a").evaluate_all("l => l.map(a => a.href)")
+    assert hrefs == ["tel:911"]
 
 
 def test_user_and_bot_markup_run_nothing(page):

@@ -34,8 +34,17 @@ def entity_patterns() -> list[dict[str, str]]:
 
 def vocabulary_fingerprint() -> str:
     """Changes when the saved pipeline would: its patterns or its components."""
-    content = {"patterns": entity_patterns(), "pipes": ["entity_ruler", "safety_matcher"]}
+    content = {"patterns": entity_patterns(), "pipes": PIPES, "catalogue": _catalogue_hash()}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+PIPES = ["entity_ruler", "sentencizer", "safety_matcher"]
+
+
+def _catalogue_hash() -> str:
+    from bot.safety.catalogue import CATALOGUE_PATH
+
+    return hashlib.sha256(CATALOGUE_PATH.read_bytes()).hexdigest()
 
 
 def build_pipeline() -> Language:
@@ -51,6 +60,8 @@ def build_pipeline() -> Language:
     nlp.meta["description"] = "Blank English with the metastatic-cancer assistant's entity patterns."
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
     ruler.add_patterns(entity_patterns())
+    # Red flags are looked for sentence by sentence ("Back in March ... Now he can't breathe").
+    nlp.add_pipe("sentencizer")
     nlp.add_pipe("safety_matcher")
     return nlp
 

@@ -4,10 +4,10 @@
   entity's canonical value. The stock extractor reports the matched text
   ("spine"); the knowledge base is keyed by canonical site ("bones"), which the
   entity ruler records as `ent_id_`. One vocabulary, no second synonym list.
-- `SafetyIntentOverride`: makes the `emergency` or `crisis` intent win whenever
+- `SafetyIntentOverride`: makes the `emergency`, `urgent` or `crisis` intent win whenever
   either detector fires: the spaCy safety matcher (deterministic patterns) or
   DIET's own top prediction at `min_confidence` or above, unless the matcher
-  found the danger negated or asked about in general ("no chest pain"). It runs
+  found the danger negated, past or asked about in general ("no chest pain"). It runs
   before FallbackClassifier, so a message about danger is never answered with
   "I'm not sure I understood".
 """
@@ -41,7 +41,7 @@ class CanonicalSpacyEntityExtractor(SpacyEntityExtractor):
         return entities
 
 
-SAFETY_INTENTS = (safety.CRISIS, safety.EMERGENCY)
+SAFETY_INTENTS = safety.LEVELS  # crisis, emergency, urgent: the intents share the levels' names
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -84,7 +84,16 @@ class SafetyIntentOverride(GraphComponent):
                 # Which detector fired, and how sure DIET was, for the logs and evaluation.
                 message.set(
                     "safety",
-                    {"label": label, "pattern": pattern, "learned": learned, "confidence": learned_confidence},
+                    {
+                        "label": label,
+                        "pattern": pattern,
+                        "learned": learned,
+                        "confidence": learned_confidence,
+                        "flags": list(doc._.safety_flags) if doc is not None else [],
+                        # For the reply: Spanish wording, and how to help when someone else is in crisis.
+                        "language": doc._.safety_language if doc is not None else "en",
+                        "about": doc._.safety_about if doc is not None else "self",
+                    },
                     add_to_output=True,
                 )
                 self._promote(message, label)

@@ -2,8 +2,8 @@
  *   <script src="https://bot.example.org/widget.js" data-title="…" data-color="#1f5f99"></script>
  * No libraries, nothing loaded from third parties. Every text from the user or
  * the bot is rendered as text (never innerHTML); only https:, tel: and mailto:
- * links become clickable. The session (issued and signed by the server) and the
- * visible history live in this tab's sessionStorage, so they survive reloads and
+ * links become clickable, and sms: only as a safety reply's one-tap link. The
+ * session (issued and signed by the server) and the visible history live in this tab's sessionStorage, so they survive reloads and
  * page changes but not the tab.
  */
 (function () {
@@ -134,8 +134,21 @@
     if (entry.from === "bot" || entry.from === "status") linkify(bubble, entry.text);
     else bubble.textContent = entry.text;
     if (entry.source) addSource(bubble, entry.source);
+    if (entry.calls) addCalls(bubble, entry.calls);
     log.append(bubble);
     return bubble;
+  }
+  /* One-tap links under an emergency, urgent or crisis reply: only tel: and sms: numbers. */
+  var CALL = /^(tel|sms):\+?[0-9]+$/;
+  function addCalls(bubble, calls) {
+    var row = el("div", "mc-calls");
+    calls.forEach(function (c) {
+      if (!c || !CALL.test(String(c.href))) return;
+      var a = el("a", "mc-call", String(c.label));
+      a.href = String(c.href);
+      row.append(a);
+    });
+    if (row.childNodes.length) bubble.append(row);
   }
   function addSource(bubble, source) {
     bubble.append(el("span", "mc-source", "From: " + source.title + ", updated " + source.updated));
@@ -214,6 +227,7 @@
         var i = lastBot();
         if (i < 0) return;
         if (m.custom.safety) { state.history[i].safety = m.custom.safety; nodes[i].classList.add("mc-msg--emergency"); }
+        if (Array.isArray(m.custom.calls)) { state.history[i].calls = m.custom.calls; addCalls(nodes[i], m.custom.calls); }
         if (m.custom.source) { state.history[i].source = m.custom.source; addSource(nodes[i], m.custom.source); }
         save();
         return;

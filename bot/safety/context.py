@@ -1,0 +1,252 @@
+"""Is a red-flag hit a danger now? Negation, history, hypotheticals and reassurance.
+
+After ConText (Harkema et al., J Biomed Inform 2009), the algorithm behind
+medspaCy's ConText component: cue phrases from the catalogue ("no", "two weeks
+ago", "what should I do if", "they said that's expected") modify the hits in
+their own clause, on the side the cue kind names and within `window` words.
+Clauses end at punctuation and at words such as "but", "and", "now", so "he
+passed out last year, now he can't breathe" still reports the current danger.
+A cue of the `current` kind ("now", "again", "still") in the hit's clause
+overrides history and reassurance, never negation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span, Token
+
+from bot.safety.catalogue import CRISIS, Catalogue
+
+CURRENT = "current"
+NEGATED = "negated"
+HYPOTHETICAL = "hypothetical"
+HISTORICAL = "historical"
+REASSURED = "reassured"
+
+Cue = tuple[str, int, int]  # (kind, start, end) as the cue Matcher found it
+
+# Function words that tell Spanish from English for the reply's language.
+_SPANISH = frozenset(
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "que",
+        "de",
+        "del",
+        "y",
+        "en",
+        "mi",
+        "mis",
+        "su",
+        "sus",
+        "se",
+        "por",
+        "para",
+        "con",
+        "es",
+        "esta",
+        "estoy",
+        "muy",
+        "pero",
+        "tiene",
+        "tengo",
+        "puede",
+        "le",
+        "lo",
+        "una",
+        "un",
+        "mas",
+        "como",
+        "ya",
+        "hace",
+        "ayuda",
+        "mama",
+        "papa",
+        "dolor",
+        "sangre",
+        "fiebre",
+        "quiero",
+        "cuando",
+        "porque",
+        "donde",
+    ]
+)
+_ENGLISH = frozenset(
+    [
+        "the",
+        "and",
+        "is",
+        "my",
+        "he",
+        "she",
+        "i",
+        "to",
+        "of",
+        "in",
+        "it",
+        "with",
+        "has",
+        "have",
+        "can",
+        "what",
+        "his",
+        "her",
+        "for",
+        "on",
+        "this",
+        "that",
+        "was",
+        "be",
+        "are",
+        "help",
+        "my",
+        "mom",
+        "dad",
+        "when",
+        "why",
+        "how",
+        "not",
+        "just",
+    ]
+)
+
+
+def language(doc: Doc) -> str:
+    words = [t.norm_ for t in doc]
+    spanish = sum(w in _SPANISH for w in words)
+    return "es" if spanish > sum(w in _ENGLISH for w in words) else "en"
+
+
+@dataclass
+class Clauses:
+    """Clause and sentence numbers of each token; a break word opens the clause after it."""
+
+    clause: list[int] = field(default_factory=list)
+    sentence: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, doc: Doc, breaks: frozenset[str], unbroken: set[int]) -> Clauses:
+        found = cls()
+        clause = sentence = 0
+        sentences = doc.has_annotation("SENT_START")
+        for token in doc:
+            if token.i and sentences and token.is_sent_start:
+                sentence += 1
+                clause += 1
+            elif token.i not in unbroken and _breaks(token, breaks):
+                clause += 1
+            found.clause.append(clause)
+            found.sentence.append(sentence)
+        return found
+
+
+def _breaks(token: Token, breaks: frozenset[str]) -> bool:
+    """A clause break; a hyphen only when spaced ("after-hours" is one word)."""
+    if token.is_space:
+        return "\n" in token.text
+    if token.norm_ == "-" and token.i and not token.doc[token.i - 1].whitespace_:
+        return False
+    return token.norm_ in breaks
+
+
+class Judge:
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.window = catalogue.window
+        self.breaks = catalogue.clause_breaks
+
+    def for_doc(self, doc: Doc, cues: list[Cue]) -> DocContext:
+        pseudo = [(s, e) for kind, s, e in cues if kind == "pseudo"]
+        # A cue inside a pseudo-cue ("not" in "not sure") is no cue.
+        kept = [(k, s, e) for k, s, e in cues if k != "pseudo" and not any(ps <= s and e <= pe for ps, pe in pseudo)]
+        # Nor is a break word inside one ("so" in "laughed so hard").
+        unbroken = {i for ps, pe in pseudo for i in range(ps, pe)}
+        return DocContext(Clauses.of(doc, self.breaks, unbroken), kept, self.window, pseudo)
+
+
+@dataclass
+class DocContext:
+    clauses: Clauses
+    cues: list[Cue]
+    window: int
+    pseudo: list[tuple[int, int]] = field(default_factory=list)
+
+    def figurative(self, span: Span) -> bool:
+        """A hit inside a pseudo-cue ("nearly fainted when I saw the bill") is no hit."""
+        return any(ps <= span.start and span.end <= pe and pe - ps > len(span) for ps, pe in self.pseudo)
+
+    def status(self, span: Span, level: str = "") -> str:
+        """How the hit stands: current, negated, hypothetical, historical or reassured.
+
+        A crisis hit is only ever negated ("I don't want to die").
+        """
+        start, end = span.start, span.end
+        left, right = self.clauses.clause[start], self.clauses.clause[end - 1]
+        sentence = self.clauses.sentence[start]
+        kinds: set[str] = set()
+        for kind, cs, ce in self.cues:
+            if cs < end and ce > start:
+                continue  # part of the hit itself ("can't breathe")
+            before = ce <= start and self.clauses.clause[ce - 1] == left and start - ce <= self.window
+            after = cs >= end and self.clauses.clause[cs] == right and cs - end <= self.window
+            if (
+                kind in ("negation_before", "hypothetical_before")
+                and before
+                or kind in ("negation_after", "hypothetical_after")
+                and after
+                or kind == "history"
+                and (after or self._history_reaches(ce, start, sentence))
+                or kind == "current"
+                and self.clauses.clause[cs] in (left, right)
+                or kind == "reassured"
+                and self.clauses.sentence[cs] == sentence
+            ):
+                kinds.add(kind)
+        if kinds & {"negation_before", "negation_after"}:
+            return NEGATED
+        if level == CRISIS:
+            # "What if I took all my pills", "I tried it years ago": warning signs all the same.
+            return CURRENT
+        if kinds & {"hypothetical_before", "hypothetical_after"}:
+            return HYPOTHETICAL
+        if "current" in kinds:
+            return CURRENT
+        if "history" in kinds:
+            return HISTORICAL if not self.recurs else CURRENT
+        if "reassured" in kinds:
+            return REASSURED
+        return CURRENT
+
+    def _history_reaches(self, cue_end: int, start: int, sentence: int) -> bool:
+        """ "Back in March he had a seizure, his whole body was shaking": a time in the past
+        covers the rest of its sentence, until a word of the present ("now", "today"), or a
+        later clause in the present tense ("she had surgery six weeks ago, has a swollen leg")."""
+        if cue_end > start or self.clauses.sentence[cue_end - 1] != sentence:
+            return False
+        cue_clause = self.clauses.clause[cue_end - 1]
+        return not any(
+            (kind == "current" and cue_end <= cs < start)
+            or (kind == "present" and cue_end <= cs < start and self.clauses.clause[cs] != cue_clause)
+            for kind, cs, _ in self.cues
+        )
+
+    @property
+    def recurs(self) -> bool:
+        """ "He had a seizure in May. He's having another one now": the past is happening again."""
+        return any(kind == "recurrence" and not self._hypothetical_clause(cs) for kind, cs, _ in self.cues)
+
+    def _hypothetical_clause(self, index: int) -> bool:
+        clause = self.clauses.clause[index]
+        return any(k.startswith("hypothetical") and self.clauses.clause[s] == clause for k, s, _ in self.cues)
+
+    def about_other(self, span: Span) -> bool:
+        """Whether the nearest person word, in the hit or before it in its clause, is someone else."""
+        clause = self.clauses.clause[span.start]
+        people = [
+            (s, kind)
+            for kind, s, e in self.cues
+            if kind in ("self", "other") and s < span.end and self.clauses.clause[s] == clause
+        ]
+        return bool(people) and max(people)[1] == "other"

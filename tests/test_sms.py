@@ -108,6 +108,20 @@ def test_emergency_reply_comes_first_and_alone(servers):
     assert reply.startswith("What you describe needs a doctor now. Call 911 now")
 
 
+@pytest.mark.parametrize(
+    "body, start",
+    [
+        ("temp 101.5 and had chemo tuesday", "What you describe needs a doctor now. Call your care team's 24-hour line"),
+        ("mi mama no puede respirar", "Lo que describe necesita un médico ahora. Llame al 911"),
+        ("quiero quitarme la vida", "Siento mucho que esté pasando por esto"),
+    ],
+)
+def test_urgent_and_spanish_safety_texts(servers, body, start):
+    [reply] = texts(sms(servers, "+15551110018", body))
+    assert reply.startswith(start)
+    assert PHONE in reply
+
+
 def test_rate_limit_replies_once(servers):
     number = "+15551110009"
     replies = [texts(sms(servers, number, "hi")) for _ in range(10)]

@@ -32,8 +32,11 @@ CONTEXT_KINDS = (
     "hypothetical_before",
     "hypothetical_after",
     "reassured",
+    "contrast",
     "current",
+    "recent",
     "present",
+    "past",
     "recurrence",
     "self",
     "other",
@@ -51,6 +54,7 @@ class RedFlag:
     phrases: tuple[str, ...]
     together: tuple[tuple[str, str], ...] = ()  # pairs of groups that fire the flag together
     not_followed_by: frozenset[str] = frozenset()
+    unless: tuple[str, ...] = ()  # phrases that undo the flag in its sentence
     note: str = ""
 
 
@@ -104,6 +108,7 @@ def parse(raw: dict[str, Any]) -> Catalogue:
                 phrases=_both_languages(entry, where),
                 together=tuple(tuple(pair) for pair in entry.get("with", ())),  # type: ignore[misc]
                 not_followed_by=frozenset(entry.get("not_followed_by", ())),
+                unless=_strings(entry.get("unless") or [], f"{where}.unless") if entry.get("unless") else (),
                 note=entry.get("note", ""),
             )
         )
@@ -123,7 +128,7 @@ def parse(raw: dict[str, Any]) -> Catalogue:
 
 
 def _check_references(catalogue: Catalogue) -> None:
-    texts = [p for f in catalogue.red_flags for p in f.phrases]
+    texts = [p for f in catalogue.red_flags for p in f.phrases + f.unless]
     texts += [w for words in catalogue.groups.values() for w in words]
     texts += [c for cues in catalogue.cues.values() for c in cues]
     for text in texts:

@@ -24,94 +24,21 @@ HYPOTHETICAL = "hypothetical"
 HISTORICAL = "historical"
 REASSURED = "reassured"
 
+CRISIS_NEGATION_WINDOW = 3  # words between a negation and a crisis hit ("don't really want to die")
 Cue = tuple[str, int, int]  # (kind, start, end) as the cue Matcher found it
 
 # Function words that tell Spanish from English for the reply's language.
 _SPANISH = frozenset(
-    [
-        "el",
-        "la",
-        "los",
-        "las",
-        "que",
-        "de",
-        "del",
-        "y",
-        "en",
-        "mi",
-        "mis",
-        "su",
-        "sus",
-        "se",
-        "por",
-        "para",
-        "con",
-        "es",
-        "esta",
-        "estoy",
-        "muy",
-        "pero",
-        "tiene",
-        "tengo",
-        "puede",
-        "le",
-        "lo",
-        "una",
-        "un",
-        "mas",
-        "como",
-        "ya",
-        "hace",
-        "ayuda",
-        "mama",
-        "papa",
-        "dolor",
-        "sangre",
-        "fiebre",
-        "quiero",
-        "cuando",
-        "porque",
-        "donde",
-    ]
-)
+    ["el", "la", "los", "las", "que", "de", "del", "y", "en", "mi", "mis", "su", "sus", "se", "por", "para",
+     "con", "es", "esta", "estoy", "muy", "pero", "tiene", "tengo", "puede", "le", "lo", "una", "un", "mas",
+     "como", "ya", "hace", "ayuda", "mama", "papa", "dolor", "sangre", "fiebre", "quiero", "cuando", "porque",
+     "donde"]
+)  # fmt: skip
 _ENGLISH = frozenset(
-    [
-        "the",
-        "and",
-        "is",
-        "my",
-        "he",
-        "she",
-        "i",
-        "to",
-        "of",
-        "in",
-        "it",
-        "with",
-        "has",
-        "have",
-        "can",
-        "what",
-        "his",
-        "her",
-        "for",
-        "on",
-        "this",
-        "that",
-        "was",
-        "be",
-        "are",
-        "help",
-        "my",
-        "mom",
-        "dad",
-        "when",
-        "why",
-        "how",
-        "not",
-        "just",
-    ]
-)
+    ["the", "and", "is", "my", "he", "she", "i", "to", "of", "in", "it", "with", "has", "have", "can", "what",
+     "his", "her", "for", "on", "this", "that", "was", "be", "are", "help", "mom", "dad", "when", "why", "how",
+     "not", "just"]
+)  # fmt: skip
 
 
 def language(doc: Doc) -> str:
@@ -180,29 +107,30 @@ class DocContext:
     def status(self, span: Span, level: str = "") -> str:
         """How the hit stands: current, negated, hypothetical, historical or reassured.
 
-        A crisis hit is only ever negated ("I don't want to die").
+        A crisis hit is only ever negated, and only by a word right before it ("I don't
+        want to die", not "no point fighting, I just want it all to be over").
         """
         start, end = span.start, span.end
         left, right = self.clauses.clause[start], self.clauses.clause[end - 1]
         sentence = self.clauses.sentence[start]
+        window = CRISIS_NEGATION_WINDOW if level == CRISIS else self.window
         kinds: set[str] = set()
         for kind, cs, ce in self.cues:
             if cs < end and ce > start:
                 continue  # part of the hit itself ("can't breathe")
-            before = ce <= start and self.clauses.clause[ce - 1] == left and start - ce <= self.window
-            after = cs >= end and self.clauses.clause[cs] == right and cs - end <= self.window
-            if (
-                kind in ("negation_before", "hypothetical_before")
-                and before
-                or kind in ("negation_after", "hypothetical_after")
-                and after
-                or kind == "history"
-                and (after or self._history_reaches(ce, start, sentence))
-                or kind == "current"
-                and self.clauses.clause[cs] in (left, right)
-                or kind == "reassured"
-                and self.clauses.sentence[cs] == sentence
-            ):
+            before = ce <= start and self.clauses.clause[ce - 1] == left and start - ce <= window
+            after = cs >= end and self.clauses.clause[cs] == right and cs - end <= window
+            if kind in ("negation_before", "hypothetical_before"):
+                applies = before
+            elif kind in ("negation_after", "hypothetical_after"):
+                applies = after and not (kind == "negation_after" and level == CRISIS)  # "ya no sufro"
+            elif kind == "history":
+                applies = after or self._history_reaches(ce, start, sentence)
+            elif kind == "reassured":
+                applies = self.clauses.sentence[cs] == sentence and not self._contrast(ce, start)
+            else:  # current, recent, present, past: anywhere in the hit's clause
+                applies = self.clauses.clause[cs] in (left, right)
+            if applies:
                 kinds.add(kind)
         if kinds & {"negation_before", "negation_after"}:
             return NEGATED
@@ -211,13 +139,26 @@ class DocContext:
             return CURRENT
         if kinds & {"hypothetical_before", "hypothetical_after"}:
             return HYPOTHETICAL
-        if "current" in kinds:
-            return CURRENT
-        if "history" in kinds:
+        if kinds & {"current", "recent"}:
+            # "This morning" outdates "two weeks ago", but not "it stopped by itself".
+            return CURRENT if "current" in kinds or "reassured" not in kinds else REASSURED
+        if "history" in kinds or ("past" in kinds and "present" not in kinds and self._story_in_the_past(start)):
             return HISTORICAL if not self.recurs else CURRENT
         if "reassured" in kinds:
             return REASSURED
         return CURRENT
+
+    def _contrast(self, cue_end: int, start: int) -> bool:
+        """ "It stopped after 10 min, but she also had blood in her stool": a "but" after the
+        reassurance and before the hit ("a fever, but it resolved" is still reassured)."""
+        return any(kind == "contrast" and cue_end <= cs < start for kind, cs, _ in self.cues)
+
+    def _story_in_the_past(self, start: int) -> bool:
+        """ "Back in March she had a clot. She was gasping in the car": a story that began in
+        the past stays there, sentence after sentence, while it is told in the past tense and
+        until a word of the present moment ("now", "today")."""
+        told = [ce for kind, _, ce in self.cues if kind == "history" and ce <= start]
+        return bool(told) and not any(k in ("current", "recent") and max(told) <= s < start for k, s, _ in self.cues)
 
     def _history_reaches(self, cue_end: int, start: int, sentence: int) -> bool:
         """ "Back in March he had a seizure, his whole body was shaking": a time in the past
@@ -227,19 +168,26 @@ class DocContext:
             return False
         cue_clause = self.clauses.clause[cue_end - 1]
         return not any(
-            (kind == "current" and cue_end <= cs < start)
+            (kind in ("current", "recent") and cue_end <= cs < start)
             or (kind == "present" and cue_end <= cs < start and self.clauses.clause[cs] != cue_clause)
             for kind, cs, _ in self.cues
         )
 
     @property
     def recurs(self) -> bool:
-        """ "He had a seizure in May. He's having another one now": the past is happening again."""
-        return any(kind == "recurrence" and not self._hypothetical_clause(cs) for kind, cs, _ in self.cues)
+        """ "He had a seizure in May. He's having another one now": the past is happening again
+        (not "he hasn't had another one", nor "how do we prevent another one")."""
+        return any(kind == "recurrence" and not self._qualified(cs) for kind, cs, _ in self.cues)
 
-    def _hypothetical_clause(self, index: int) -> bool:
+    def _qualified(self, index: int) -> bool:
+        """Whether a cue is negated just before it, or sits in a hypothetical clause."""
         clause = self.clauses.clause[index]
-        return any(k.startswith("hypothetical") and self.clauses.clause[s] == clause for k, s, _ in self.cues)
+        for kind, cs, ce in self.cues:
+            if kind.startswith("hypothetical") and self.clauses.clause[cs] == clause:
+                return True
+            if kind == "negation_before" and ce <= index and index - ce <= 3 and self.clauses.clause[cs] == clause:
+                return True
+        return False
 
     def about_other(self, span: Span) -> bool:
         """Whether the nearest person word, in the hit or before it in its clause, is someone else."""

@@ -95,7 +95,7 @@ FIGURATIVE = "figurative"
 
 @dataclass(frozen=True)
 class Hit:
-    kind: str  # "flag": a red flag's own phrase; "group": one half of a `with` pair
+    kind: str  # "flag": a red flag's phrase; "group": half of a `with` pair; "unless": undoes a flag
     name: str
     span: Span
     status: str  # context.CURRENT, NEGATED, ... or FIGURATIVE
@@ -111,6 +111,9 @@ class SafetyMatcher:
         self.flags = Matcher(nlp.vocab)
         for flag in self.catalogue.red_flags:
             self.flags.add(f"flag:{flag.id}", [p for phrase in flag.phrases for p in compiler.compile(phrase)])
+        for flag in self.catalogue.red_flags:
+            if flag.unless:
+                self.flags.add(f"unless:{flag.id}", [p for phrase in flag.unless for p in compiler.compile(phrase)])
         for group in self.catalogue.combination_groups():
             alternatives = self.catalogue.groups[group]
             self.flags.add(f"group:{group}", [p for phrase in alternatives for p in compiler.compile(phrase)])
@@ -141,6 +144,9 @@ class SafetyMatcher:
         for key, start, end in _longest(self.flags(doc)):
             kind, _, name = doc.vocab.strings[key].partition(":")
             span = Span(doc, start, end)
+            if kind == "unless":
+                hits.append(Hit(kind, name, span, context.CURRENT))
+                continue
             if found.figurative(span):
                 status = FIGURATIVE  # "you'll give yourself a heart attack"
             elif kind == "flag" and not self._followed_ok(name, span):
@@ -162,7 +168,9 @@ class SafetyMatcher:
             for a, b in flag.together:
                 if a in groups and b in groups and groups[a] != groups[b]:
                     fired.append((flag.id, groups[a]))
-        return fired
+        # "Both legs swell in the evening" is not a clot: words that undo a flag in its sentence.
+        undone = {(h.name, _sentence(h.span)) for h in current if h.kind == "unless"}
+        return [(name, span) for name, span in fired if (name, _sentence(span)) not in undone]
 
     def _followed_ok(self, flag_id: str, span: Span) -> bool:
         """ "She's confused about the dose" is not confusion: some flags list words that undo them."""
@@ -175,6 +183,10 @@ class SafetyMatcher:
 
     def from_disk(self, path, *, exclude=()):  # type: ignore[no-untyped-def]
         return self
+
+
+def _sentence(span: Span) -> int:
+    return span.sent.start if span.doc.has_annotation("SENT_START") else 0
 
 
 def _longest(matches: list[tuple[int, int, int]]) -> Iterator[tuple[int, int, int]]:

@@ -13,6 +13,7 @@ overrides history and reassurance, never negation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from spacy.tokens import Doc, Span, Token
 
@@ -100,6 +101,14 @@ class DocContext:
     window: int
     pseudo: list[tuple[int, int]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.by_kind: dict[str, list[tuple[int, int]]] = {}
+        for kind, cs, ce in self.cues:
+            self.by_kind.setdefault(kind, []).append((cs, ce))
+
+    def _starts(self, *kinds: str) -> list[int]:
+        return [cs for kind in kinds for cs, _ in self.by_kind.get(kind, ())]
+
     def figurative(self, span: Span) -> bool:
         """A hit inside a pseudo-cue ("nearly fainted when I saw the bill") is no hit."""
         return any(ps <= span.start and span.end <= pe and pe - ps > len(span) for ps, pe in self.pseudo)
@@ -128,8 +137,10 @@ class DocContext:
                 applies = after or self._history_reaches(ce, start, sentence)
             elif kind == "reassured":
                 applies = self.clauses.sentence[cs] == sentence and not self._contrast(ce, start)
-            else:  # current, recent, present, past: anywhere in the hit's clause
+            elif kind in ("current", "recent", "present", "past"):  # anywhere in the hit's clause
                 applies = self.clauses.clause[cs] in (left, right)
+            else:
+                continue  # contrast, recurrence, self, other: read by the methods below
             if applies:
                 kinds.add(kind)
         if kinds & {"negation_before", "negation_after"}:
@@ -151,14 +162,14 @@ class DocContext:
     def _contrast(self, cue_end: int, start: int) -> bool:
         """ "It stopped after 10 min, but she also had blood in her stool": a "but" after the
         reassurance and before the hit ("a fever, but it resolved" is still reassured)."""
-        return any(kind == "contrast" and cue_end <= cs < start for kind, cs, _ in self.cues)
+        return any(cue_end <= cs < start for cs in self._starts("contrast"))
 
     def _story_in_the_past(self, start: int) -> bool:
         """ "Back in March she had a clot. She was gasping in the car": a story that began in
         the past stays there, sentence after sentence, while it is told in the past tense and
         until a word of the present moment ("now", "today")."""
-        told = [ce for kind, _, ce in self.cues if kind == "history" and ce <= start]
-        return bool(told) and not any(k in ("current", "recent") and max(told) <= s < start for k, s, _ in self.cues)
+        told = [ce for _, ce in self.by_kind.get("history", ()) if ce <= start]
+        return bool(told) and not any(max(told) <= cs < start for cs in self._starts("current", "recent"))
 
     def _history_reaches(self, cue_end: int, start: int, sentence: int) -> bool:
         """ "Back in March he had a seizure, his whole body was shaking": a time in the past
@@ -167,17 +178,16 @@ class DocContext:
         if cue_end > start or self.clauses.sentence[cue_end - 1] != sentence:
             return False
         cue_clause = self.clauses.clause[cue_end - 1]
-        return not any(
-            (kind in ("current", "recent") and cue_end <= cs < start)
-            or (kind == "present" and cue_end <= cs < start and self.clauses.clause[cs] != cue_clause)
-            for kind, cs, _ in self.cues
-        )
+        if any(cue_end <= cs < start for cs in self._starts("current", "recent")):
+            return False
+        later = (cs for cs in self._starts("present") if cue_end <= cs < start)
+        return not any(self.clauses.clause[cs] != cue_clause for cs in later)
 
-    @property
+    @cached_property
     def recurs(self) -> bool:
         """ "He had a seizure in May. He's having another one now": the past is happening again
         (not "he hasn't had another one", nor "how do we prevent another one")."""
-        return any(kind == "recurrence" and not self._qualified(cs) for kind, cs, _ in self.cues)
+        return any(not self._qualified(cs) for cs in self._starts("recurrence"))
 
     def _qualified(self, index: int) -> bool:
         """Whether a cue is negated just before it, or sits in a hypothetical clause."""

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 RASA=.venv/bin/rasa
 FOLDS=${FOLDS:-5}
 
-echo "==> Safety: emergency / urgent / crisis / none on tests/safety_eval (dev and final sets, by voice)"
-.venv/bin/python -m bot.safety.evaluation --json results/safety/outcomes.json
+echo "==> Safety: emergency / urgent / crisis / none on tests/safety_eval (by set and voice)"
+.venv/bin/python -m bot.safety.evaluation --sets dev final untouched --json results/safety/outcomes.json
 
 echo "==> Safety context rules against negspacy's NegEx (patterns only)"
 PYTHONPATH=. .venv/bin/python scripts/compare_context.py dev final

@@ -111,7 +111,7 @@ def test_emergency_reply_comes_first_and_alone(servers):
 @pytest.mark.parametrize(
     "body, start",
     [
-        ("temp 101.5 and had chemo tuesday", "What you describe needs a doctor now. Call your care team's 24-hour line"),
+        ("temp 101.5 and had chemo tuesday", "What you describe needs a doctor now. Call your care team's 24-hour"),
         ("mi mama no puede respirar", "Lo que describe necesita un médico ahora. Llame al 911"),
         ("quiero quitarme la vida", "Siento mucho que esté pasando por esto"),
     ],

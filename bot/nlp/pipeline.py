@@ -2,8 +2,9 @@
 
 Blank English tokenisation, an entity ruler whose patterns come from
 `vocabulary` (each carries its canonical value as the span's `ent_id_`, so
-"lymph glands" and "nodes" both arrive in Rasa as `lymph nodes`), and the
-safety matcher from `bot.safety`, which rebuilds its patterns from code on load.
+"lymph glands" and "nodes" both arrive in Rasa as `lymph nodes`), a sentencizer,
+and the safety matcher from `bot.safety`, which rebuilds its patterns from the
+red-flag catalogue on load.
 """
 
 from __future__ import annotations
@@ -34,17 +35,12 @@ def entity_patterns() -> list[dict[str, str]]:
 
 def vocabulary_fingerprint() -> str:
     """Changes when the saved pipeline would: its patterns or its components."""
-    content = {"patterns": entity_patterns(), "pipes": PIPES, "catalogue": _catalogue_hash()}
+    content = {"patterns": entity_patterns(), "pipes": PIPES}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+# The safety matcher saves nothing: it rebuilds its patterns from bot/safety/redflags.yml on load.
 PIPES = ["entity_ruler", "sentencizer", "safety_matcher"]
-
-
-def _catalogue_hash() -> str:
-    from bot.safety.catalogue import CATALOGUE_PATH
-
-    return hashlib.sha256(CATALOGUE_PATH.read_bytes()).hexdigest()
 
 
 def build_pipeline() -> Language:

@@ -167,6 +167,8 @@ def test_crisis_and_urgent_replies_offer_their_lines(page):
     expect(urgent).to_contain_text("24-hour line")
     hrefs = urgent.locator("a.mc-call").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert hrefs == ["tel:" + PHONE.replace("-", ""), "tel:911"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "safety.png"))
 
 
 def test_call_links_accept_only_phone_numbers(page):

@@ -111,7 +111,6 @@ class SafetyMatcher:
         self.flags = Matcher(nlp.vocab)
         for flag in self.catalogue.red_flags:
             self.flags.add(f"flag:{flag.id}", [p for phrase in flag.phrases for p in compiler.compile(phrase)])
-        for flag in self.catalogue.red_flags:
             if flag.unless:
                 self.flags.add(f"unless:{flag.id}", [p for phrase in flag.unless for p in compiler.compile(phrase)])
         for group in self.catalogue.combination_groups():

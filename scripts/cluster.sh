@@ -83,8 +83,16 @@ ENV
 }
 
 start_postgres() {
-  local bin
+  local bin stamp
   bin=$(pg_bin)
+  # The data lives outside the checkout, the password in it (var/cluster/cluster.env): a new
+  # clone at the same path has a new password, so data made for another one is thrown away.
+  stamp=$(printf '%s' "$PG_PASSWORD" | sha256sum | cut -c1-16)
+  if [ -f "$PGDATA_DIR/PG_VERSION" ] && [ "$(cat "$PGDATA_DIR/mcbot-password.sha256" 2>/dev/null)" != "$stamp" ]; then
+    say "Discarding PostgreSQL data made for another checkout at this path ($PGDATA_DIR)"
+    runuser -u postgres -- "$bin/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PGDATA_DIR"
+  fi
   if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
     say "Creating a PostgreSQL cluster in $PGDATA_DIR"
     mkdir -p "$PGDATA_DIR" && chown postgres:postgres "$PGDATA_DIR" && chmod 700 "$PGDATA_DIR"
@@ -92,6 +100,7 @@ start_postgres() {
     pwfile=$(mktemp) && echo "$PG_PASSWORD" > "$pwfile" && chown postgres "$pwfile"
     runuser -u postgres -- "$bin/initdb" -D "$PGDATA_DIR" -A scram-sha-256 -U postgres --pwfile="$pwfile" >/dev/null
     rm -f "$pwfile"
+    echo "$stamp" > "$PGDATA_DIR/mcbot-password.sha256"
   fi
   if ! runuser -u postgres -- "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     say "Starting PostgreSQL on 127.0.0.1:$PG_PORT"

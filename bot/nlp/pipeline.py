@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 PIPELINE_NAME = "en_metastatic"
 PIPELINE_DIR = VAR_DIR / "nlp" / PIPELINE_NAME
+# The safety matcher saves nothing: it rebuilds its patterns from bot/safety/redflags.yml on load.
+PIPES = ["entity_ruler", "sentencizer", "safety_matcher"]
 
 
 def entity_patterns() -> list[dict[str, str]]:
@@ -37,10 +39,6 @@ def vocabulary_fingerprint() -> str:
     """Changes when the saved pipeline would: its patterns or its components."""
     content = {"patterns": entity_patterns(), "pipes": PIPES}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-# The safety matcher saves nothing: it rebuilds its patterns from bot/safety/redflags.yml on load.
-PIPES = ["entity_ruler", "sentencizer", "safety_matcher"]
 
 
 def build_pipeline() -> Language:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +68,13 @@ class Catalogue:
     clause_breaks: frozenset[str]
     window: int
 
+    @cached_property
+    def _by_id(self) -> dict[str, RedFlag]:
+        return {flag.id: flag for flag in self.red_flags}
+
     def flag(self, flag_id: str) -> RedFlag:
-        return next(f for f in self.red_flags if f.id == flag_id)
+        """Looked up for every hit of every message: a dict, not a scan."""
+        return self._by_id[flag_id]
 
     def combination_groups(self) -> set[str]:
         return {group for flag in self.red_flags for pair in flag.together for group in pair}

@@ -7,7 +7,9 @@ their own clause, on the side the cue kind names and within `window` words.
 Clauses end at punctuation and at words such as "but", "and", "now", so "he
 passed out last year, now he can't breathe" still reports the current danger.
 A cue of the `current` kind ("now", "again", "still") in the hit's clause
-overrides history and reassurance, never negation.
+overrides history and reassurance, one of the `recent` kind ("this morning")
+history only; neither overrides negation. A time in the past reaches to the end
+of its sentence, and on through a story told in the past tense.
 """
 
 from __future__ import annotations

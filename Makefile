@@ -17,7 +17,8 @@ setup:
 	@$(PY) -m bot setup
 
 # NLU quality: the safety sets (confusion tables, results/safety/confusion-model.png),
-# the held-out patient questions and 5-fold cross-validation.
+# the real-world and held-out questions' four outcomes on the running bot
+# (results/understanding/<set>.png) and 5-fold cross-validation.
 evaluate: setup
 	@./scripts/evaluate.sh
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 ASK_PREFIX = "ask_"
 SITE_TOPIC = "symptoms_by_site"
 GENERAL_SYMPTOMS = "general_symptoms"
+MAX_ANSWERS = 2  # a message asking more gets the first two; the buttons offer the rest
 
 
 @lru_cache(maxsize=1)
@@ -71,29 +72,46 @@ class UsesStores:
 
 
 class ActionAnswer(UsesStores, Action):
-    """Answer an `ask_<topic>` question with the article's own sentences."""
+    """Answer an `ask_<topic>` question with the article's own sentences.
+
+    A message that asks two questions (the NLU's `questions`, in the order asked)
+    gets both answers, at most two, and the disclaimer once, after the last.
+    """
 
     def name(self) -> str:
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        topic = intent.removeprefix(ASK_PREFIX)
+        asked = [q for q in tracker.latest_message.get("questions") or [] if q.startswith(ASK_PREFIX)]
         site = next(tracker.get_latest_entity_values("body_site"), None)
-        answer = self._find(topic, site)
-        if answer is None:
+        answers: list[Answer] = []
+        for name in asked[:MAX_ANSWERS] if intent in asked else [intent]:
+            answer = self._find(name.removeprefix(ASK_PREFIX), site)
+            if answer is not None and answer not in answers:
+                answers.append(answer)
+        if not answers:
             log.warning("No knowledge-base answer for intent %r (site %r)", intent, site)
             dispatcher.utter_message(text=messages.fill(messages.NO_ANSWER))
             return []
-        return self.send(dispatcher, tracker, answer, site)
+        return self.send(dispatcher, tracker, answers, site)
 
     def send(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer, site: str | None = None
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, answers: list[Answer], site: str | None = None
     ) -> list[EventType]:
-        dispatcher.utter_message(**render(answer))
+        for i, answer in enumerate(answers):
+            dispatcher.utter_message(**render(answer, disclaimer=i == len(answers) - 1))
+            self.insights.answered(answer.topic, answer.site, tracker.get_latest_input_channel())
+        offered = also_asked(tracker.latest_message, answers)
+        if offered:
+            dispatcher.utter_message(
+                text=messages.ALSO_ASKED,
+                buttons=[button(t) for t in offered],
+                json_message={"kind": "clarify", "topics": offered},
+            )
         dispatcher.utter_message(text=messages.FEEDBACK_PROMPT, buttons=FEEDBACK_BUTTONS)
-        self.insights.answered(answer.topic, answer.site, tracker.get_latest_input_channel())
-        return [SlotSet("last_topic", answer.topic), SlotSet("body_site", answer.site or site)]
+        last = answers[-1]
+        return [SlotSet("last_topic", last.topic), SlotSet("body_site", last.site or site)]
 
     def _find(self, topic: str, site: str | None) -> Answer | None:
         if topic == SITE_TOPIC:
@@ -126,7 +144,7 @@ class ActionTellMeMore(ActionAnswer):
         if answer is None:
             dispatcher.utter_message(text=messages.fill(messages.NO_ANSWER))
             return []
-        return self.send(dispatcher, tracker, answer, site or None)
+        return self.send(dispatcher, tracker, [answer], site or None)
 
 
 class ActionFeedback(UsesStores, Action):
@@ -153,12 +171,13 @@ class ActionStartOver(Action):
         return [Restarted()]
 
 
-def render(answer: Answer) -> dict[str, Any]:
+def render(answer: Answer, disclaimer: bool = True) -> dict[str, Any]:
     """The reply for an answer: article text, gap note, disclaimer, buttons, source."""
     parts = [answer.text]
     if answer.gap:
         parts.append(messages.GAP_NOTES[answer.gap])
-    parts.append(messages.disclaimer())
+    if disclaimer:
+        parts.append(messages.disclaimer())
     return {
         "text": "\n\n".join(parts),
         "buttons": [button(key) for key in answer.followups[:4]],
@@ -181,7 +200,8 @@ class ActionRespond(UsesStores, Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         source = self.kb.source()
         source_text = source and messages.source_line(source.title, source.updated, source.reviewer)
-        custom = {"source": source.as_dict()} if source else None
+        kind = {"kind": intent or "greet"}
+        custom = {**kind, "source": source.as_dict()} if source else kind
         if intent == "ask_source":
             text = "\n\n".join(filter(None, [source_text, messages.disclaimer()]))
             dispatcher.utter_message(text=text, json_message=custom)
@@ -189,13 +209,15 @@ class ActionRespond(UsesStores, Action):
             text = "\n\n".join(filter(None, [messages.fill(messages.GOODBYE), source_text]))
             dispatcher.utter_message(text=text, json_message=custom)
         elif intent == "ask_capabilities":
-            dispatcher.utter_message(text=messages.fill(messages.CAPABILITIES), buttons=starter_buttons())
+            dispatcher.utter_message(
+                text=messages.fill(messages.CAPABILITIES), buttons=starter_buttons(), json_message=kind
+            )
         elif intent == "bot_challenge":
-            dispatcher.utter_message(text=messages.fill(messages.BOT_CHALLENGE))
+            dispatcher.utter_message(text=messages.fill(messages.BOT_CHALLENGE), json_message=kind)
         elif intent == "thank":
-            dispatcher.utter_message(text=messages.THANK)
+            dispatcher.utter_message(text=messages.THANK, json_message=kind)
         else:
-            dispatcher.utter_message(text=messages.GREET, buttons=starter_buttons())
+            dispatcher.utter_message(text=messages.GREET, buttons=starter_buttons(), json_message=kind)
         return []
 
 
@@ -221,6 +243,8 @@ class FixedReply(UsesStores):
         dispatcher.utter_message(
             text=messages.fill(self.template),
             buttons=[button(topic) for topic in self.topics],
+            # What kind of reply this is, for the channels and `python -m bot.evaluation`.
+            json_message={"kind": self.action_name.removeprefix("action_")},
         )
         if self.unanswered_reason:
             self.record_unanswered(tracker, self.unanswered_reason)
@@ -246,6 +270,20 @@ class SafetyReply:
         dispatcher.utter_message(
             text=messages.safety_reply(self.level, found.get("about") or "self", language),
             json_message={"safety": self.level, "calls": messages.safety_calls(self.level, language)},
+        )
+        return []
+
+
+class ActionOtherLanguage(Action):
+    """A message in another language: fixed wording in that language (Spanish), else English."""
+
+    def name(self) -> str:
+        return "action_other_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        language = tracker.latest_message.get("language") or "en"
+        dispatcher.utter_message(
+            text=messages.other_language_reply(language), json_message={"kind": "language", "language": language}
         )
         return []
 
@@ -288,15 +326,23 @@ class ActionNotUnderstood(UsesStores, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         self.record_unanswered(tracker, "not_understood")
         if previous_action(tracker) == self.name():
-            dispatcher.utter_message(text=messages.fill(messages.SECOND_MISS))
+            dispatcher.utter_message(text=messages.fill(messages.SECOND_MISS), json_message={"kind": "not_understood"})
             return []
         topics = closest_topics(tracker.latest_message)
         if topics:
             buttons = [button(t) for t in topics]
             buttons.append({"title": messages.SOMETHING_ELSE, "payload": "/handoff"})
-            dispatcher.utter_message(text=messages.fill(messages.CLARIFY), buttons=buttons)
+            dispatcher.utter_message(
+                text=messages.fill(messages.CLARIFY),
+                buttons=buttons,
+                json_message={"kind": "clarify", "topics": topics},
+            )
         else:
-            dispatcher.utter_message(text=messages.fill(messages.NOT_UNDERSTOOD), buttons=starter_buttons())
+            dispatcher.utter_message(
+                text=messages.fill(messages.NOT_UNDERSTOOD),
+                buttons=starter_buttons(),
+                json_message={"kind": "not_understood"},
+            )
         return []
 
 
@@ -309,6 +355,14 @@ def closest_topics(latest_message: dict[str, Any], most: int = 3, floor: float =
         if r.get("name", "").startswith(ASK_PREFIX) and (r.get("confidence") or 0) >= floor
     ]
     return [t for t in topics if t in messages.TOPIC_LABELS][:most]
+
+
+def also_asked(latest_message: dict[str, Any], answers: list[Answer]) -> list[str]:
+    """Topics for a second question the NLU was not sure of, when only one was answered."""
+    if len(answers) != 1:
+        return []
+    offered = [t.removeprefix(ASK_PREFIX) for t in latest_message.get("also_asked") or [] if isinstance(t, str)]
+    return [t for t in offered if t in messages.TOPIC_LABELS and t != answers[0].topic][:3]
 
 
 def previous_action(tracker: Tracker) -> str | None:

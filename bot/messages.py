@@ -136,6 +136,8 @@ MORE_WHAT = "What would you like to know more about? You can also {contact}."
 START_OVER = "Let's start over. What would you like to know? You can also {contact}."
 CLARIFY = "I'm not sure I understood. Did you mean one of these? You can also {contact}."
 SOMETHING_ELSE = "Something else"
+# After answering the first of two questions when the second was not clear.
+ALSO_ASKED = "You also asked something else. Was it one of these?"
 SECOND_MISS = "I'm sorry, I couldn't find an answer to that. The best people to ask are your care team: {contact}."
 
 # Safety and routing. The emergency, urgent and crisis replies come first and alone,
@@ -244,6 +246,29 @@ OUT_OF_SCOPE = (
     "can't help with that. For anything else, {contact}. Here are some things I can help with:"
 )
 PERSONAL_ADVICE_TOPICS = ("questions_for_care_team", "treatment_goals", "living_long")
+
+# A message in another language. The article is never machine-translated: the
+# reply says so in that language where we have wording, and how to get help.
+OTHER_LANGUAGE: dict[str, str] = {
+    "es": (
+        "Lo siento, solo puedo responder en inglés, con un artículo revisado por médicos sobre el "
+        "cáncer metastásico. Para preguntar en español, llame a su equipo de atención: "
+        + INTERPRETER
+        + ". En una emergencia, llame al {emergency}. "
+        "(I can only answer in English.)"
+    ),
+    "en": (
+        "I'm sorry, I can only answer in English, from a medically reviewed article about metastatic "
+        "cancer. Your care team can help in your language with an interpreter: {phone}. "
+        "In an emergency, call {emergency}."
+    ),
+}
+
+
+def other_language_reply(language: str) -> str:
+    """The fixed reply to a message in another language, in that language where we have it."""
+    return fill(OTHER_LANGUAGE.get(language, OTHER_LANGUAGE["en"]))
+
 
 # Website widget.
 WIDGET_DISCLAIMER = "General information, not medical advice."

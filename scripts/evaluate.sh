@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NLU quality: the safety net on the outside authors' sets (confusion tables per
-# set and voice), intent F1 on the held-out patient questions, and 5-fold
+# set and voice), the four outcomes of every real-world and held-out question on the
+# running bot, intent F1 on the held-out patient questions, and 5-fold
 # cross-validation on the training data. Reports and images go to results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,11 @@ echo "==> Safety: emergency / urgent / crisis / none on tests/safety_eval (by se
 
 echo "==> Safety context rules against negspacy's NegEx (patterns only)"
 PYTHONPATH=. .venv/bin/python scripts/compare_context.py dev final
+
+echo "==> Understanding: four outcomes per question through the running bot, by set and voice"
+echo "    (tests/realworld dev and final, and the held-out sets; plots in results/understanding/)"
+.venv/bin/python -m bot.evaluation --sets dev final heldout heldout_fresh heldout_routing \
+  --json results/understanding/outcomes.json
 
 echo "==> Held-out set (tests/nlu_heldout.yml, never used for training)"
 $RASA test nlu --model models/metastatic-faq.tar.gz --nlu tests/nlu_heldout.yml --out results/heldout

@@ -13,6 +13,7 @@ from actions.actions import (
     ActionEmergency,
     ActionHandoff,
     ActionNotUnderstood,
+    ActionOtherLanguage,
     ActionOutOfScope,
     ActionPersonalAdvice,
     ActionRespond,
@@ -261,3 +262,49 @@ def test_second_miss_in_a_row_gives_the_care_team():
     asyncio.run(ActionNotUnderstood().run(dispatcher, unsure_tracker(events), {}))
     [message] = dispatcher.messages
     assert message["text"] == messages.fill(messages.SECOND_MISS) and PHONE in message["text"]
+
+
+def run_parsed(action, latest_message: dict):
+    """An action on a message as the NLU parsed it (with the project's own output keys)."""
+    dispatcher = CollectingDispatcher()
+    state = tracker(latest_message["intent"]["name"])
+    state.latest_message.update(latest_message)
+    return dispatcher.messages, asyncio.run(action.run(dispatcher, state, {}))
+
+
+def test_two_questions_get_two_answers_in_order_and_one_disclaimer(answer):
+    parsed = {"intent": {"name": "ask_what_is_lymph"}, "questions": ["ask_what_is_lymph", "ask_how_cancer_spreads"]}
+    (first, second, feedback), events = run_parsed(answer, parsed)
+    assert [first["custom"]["topic"], second["custom"]["topic"]] == ["what_is_lymph", "how_cancer_spreads"]
+    assert first["text"].startswith("Lymph is a clear fluid")
+    assert messages.disclaimer() not in first["text"]
+    assert second["text"].endswith(messages.disclaimer())
+    assert feedback["text"] == messages.FEEDBACK_PROMPT
+    assert SlotSet("last_topic", "how_cancer_spreads") in events
+
+
+def test_questions_that_do_not_include_the_intent_are_ignored(answer):
+    # A stale or hostile `questions` list never replaces what the NLU decided.
+    parsed = {"intent": {"name": "ask_stage_4"}, "questions": ["ask_naming", "ask_coping", "ask_support"]}
+    (only, _feedback), _ = run_parsed(answer, parsed)
+    assert only["custom"]["topic"] == "stage_4"
+
+
+def test_never_more_than_two_answers(answer):
+    asked = ["ask_stage_4", "ask_naming", "ask_coping"]
+    replies, _ = run_parsed(answer, {"intent": {"name": "ask_stage_4"}, "questions": asked})
+    assert [m["custom"]["topic"] for m in replies if m.get("custom")] == ["stage_4", "naming"]
+
+
+@pytest.mark.parametrize(
+    "language, says",
+    [
+        ("es", ["solo puedo responder en inglés", "pida un intérprete", "llame al 911", PHONE]),
+        ("fr", ["I can only answer in English", "interpreter", "call 911", PHONE]),
+    ],
+)
+def test_another_language_gets_fixed_wording_with_the_care_team_and_911(language, says):
+    [reply], _ = run_parsed(ActionOtherLanguage(), {"intent": {"name": "other_language"}, "language": language})
+    for words in says:
+        assert words.lower() in reply["text"].lower()
+    assert reply["custom"] == {"kind": "language", "language": language}

@@ -3,8 +3,8 @@
 Blank English tokenisation, an entity ruler whose patterns come from
 `vocabulary` (each carries its canonical value as the span's `ent_id_`, so
 "lymph glands" and "nodes" both arrive in Rasa as `lymph nodes`), a sentencizer,
-and the safety matcher from `bot.safety`, which rebuilds its patterns from the
-red-flag catalogue on load.
+the language detector (`bot.nlp.language`), and the safety matcher from
+`bot.safety`, which rebuilds its patterns from the red-flag catalogue on load.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 PIPELINE_NAME = "en_metastatic"
 PIPELINE_DIR = VAR_DIR / "nlp" / PIPELINE_NAME
 # The safety matcher saves nothing: it rebuilds its patterns from bot/safety/redflags.yml on load.
-PIPES = ["entity_ruler", "sentencizer", "safety_matcher"]
+PIPES = ["entity_ruler", "sentencizer", "language_detector", "safety_matcher"]
 
 
 def entity_patterns() -> list[dict[str, str]]:
@@ -46,6 +46,7 @@ def build_pipeline() -> Language:
     # up-to-date check in `write_pipeline` does not need.
     import spacy
 
+    import bot.nlp.language  # noqa: F401  (registers the language_detector factory)
     import bot.safety  # noqa: F401  (registers the safety_matcher factory)
 
     nlp = spacy.blank("en")
@@ -56,6 +57,8 @@ def build_pipeline() -> Language:
     ruler.add_patterns(entity_patterns())
     # Red flags are looked for sentence by sentence ("Back in March ... Now he can't breathe").
     nlp.add_pipe("sentencizer")
+    # The message's language: the safety replies and the not-English reply are worded in it.
+    nlp.add_pipe("language_detector")
     nlp.add_pipe("safety_matcher")
     return nlp
 

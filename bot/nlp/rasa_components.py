@@ -1,4 +1,4 @@
-"""The project's Rasa NLU components, both reading the spaCy pipeline's output.
+"""The project's Rasa NLU components that read the spaCy pipeline's output.
 
 - `CanonicalSpacyEntityExtractor`: Rasa's SpacyEntityExtractor, reporting each
   entity's canonical value. The stock extractor reports the matched text
@@ -10,6 +10,10 @@
   found the danger negated, past or asked about in general ("no chest pain"). It runs
   before FallbackClassifier, so a message about danger is never answered with
   "I'm not sure I understood".
+- `LanguageRouter`: a message in another language gets the `other_language` intent.
+
+The spelling corrector and the question ranker have modules of their own
+(`bot.nlp.spelling`, `bot.nlp.ranker`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from spacy.tokens import Doc
 
+import bot.nlp.language  # noqa: F401  (registers the spaCy "language_detector" factory)
 from bot import safety  # registers the spaCy "safety_matcher" factory before SpacyNLP loads
 
 
@@ -113,3 +118,40 @@ class SafetyIntentOverride(GraphComponent):
         top = {"name": label, "confidence": 1.0}
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+
+
+OTHER_LANGUAGE = "other_language"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class LanguageRouter(GraphComponent):
+    """A message not in English gets the `other_language` intent (confidence 1.0), and its
+    language in the output: the reply is fixed wording in that language where
+    `bot.messages` has it. Runs after `SafetyIntentOverride`: danger in any language
+    is answered at its level first.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageRouter:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            language = doc._.language if doc is not None else "en"
+            message.set("language", language, add_to_output=True)
+            if language != "en" and not message.get("safety"):
+                top = {"name": OTHER_LANGUAGE, "confidence": 1.0}
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != OTHER_LANGUAGE]
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+        return messages

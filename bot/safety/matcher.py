@@ -129,7 +129,10 @@ class SafetyMatcher:
         doc._.safety_flags = tuple(dict.fromkeys(name for name, _ in current))
         doc._.safety_matches = tuple(dict.fromkeys(span.text for _, span in current))
         doc._.safety_suppressed = tuple((h.span.text, h.status) for h in hits if h.status != context.CURRENT)
-        doc._.safety_language = context.language(doc)
+        # Spanish if the language detector (bot.nlp.language, when in the pipeline) or the
+        # safety package's own function-word count says so: the reply must reach the writer.
+        detected = doc._.language if Doc.has_extension("language") else None
+        doc._.safety_language = "es" if "es" in (detected, context.language(doc)) else "en"
         crisis = [span for name, span in current if self.catalogue.flag(name).level == CRISIS]
         doc._.safety_about = "other" if crisis and all(found.about_other(s) for s in crisis) else "self"
         return doc

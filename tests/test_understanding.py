@@ -98,3 +98,18 @@ def test_the_question_after_a_story_is_what_is_answered(agent):
         "Why do they still call it breast cancer if it is in her bones?"
     )
     assert parse(agent, story)["intent"]["name"] == "ask_naming"
+
+
+def test_a_safety_level_wins_alone_so_the_fallback_cannot_call_it_ambiguous():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlp.rasa_components import SafetyIntentOverride
+
+    message = Message(data={"text": "x"})
+    message.set(
+        "intent_ranking", [{"name": "emergency", "confidence": 0.97}, {"name": "ask_coping", "confidence": 0.02}]
+    )
+    SafetyIntentOverride._promote(message, "urgent")
+    ranking = message.get("intent_ranking")
+    assert ranking[0] == {"name": "urgent", "confidence": 1.0}
+    assert [r["name"] for r in ranking[1:]] == ["ask_coping"]  # 0.98 ahead of the next: not ambiguous

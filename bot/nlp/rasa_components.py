@@ -114,7 +114,10 @@ class SafetyIntentOverride(GraphComponent):
 
     @staticmethod
     def _promote(message: Message, label: str) -> None:
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != label]
+        # The other safety levels leave the ranking: DIET's "emergency" at 0.97 under a
+        # pattern's "urgent" at 1.0 would otherwise make FallbackClassifier call the
+        # message ambiguous and answer "not understood" (seen in issue 11).
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") not in SAFETY_INTENTS]
         top = {"name": label, "confidence": 1.0}
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)

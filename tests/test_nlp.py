@@ -51,7 +51,7 @@ def test_every_site_variant_maps_to_its_site(nlp):
 
 def test_pipeline_is_blank_english_plus_patterns(nlp):
     assert nlp.lang == "en"
-    assert nlp.pipe_names == ["entity_ruler", "sentencizer", "safety_matcher"]
+    assert nlp.pipe_names == ["entity_ruler", "sentencizer", "language_detector", "safety_matcher"]
 
 
 def test_written_pipeline_is_what_rasa_loads():

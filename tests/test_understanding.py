@@ -35,6 +35,7 @@ def sentences():
         ("Is it in the blood? and if not which scan", ["Is it in the blood?", "and if not which scan"]),
         ("1) what is lymph 2) how does cancer use it", ["1) what is lymph", "2) how does cancer use it"]),
         ("Bone Mets Symptoms", ["Bone Mets Symptoms"]),  # no question: the whole message
+        ("what is lymph? " + "please explain " * 50, ["what is lymph?"]),  # a request with nothing of its own
         ("Dad has stage 4 and he and I are scared.", ["Dad has stage 4 and he and I are scared."]),
     ],
 )

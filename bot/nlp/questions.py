@@ -29,6 +29,7 @@ LEAD_INS = frozenset(
     ["and", "also", "plus", "or", "so", "but", "then", "ok", "okay", "like", "um", "well", "ask", "q", "please",
      "pls", "just", "n", "&", "and/or"]
 )  # fmt: skip
+REQUEST_WORDS = frozenset(["explain", "tell", "me", "please", "pls", "more", "thanks", "thank", "you"])
 JOINERS = frozenset({"and", "also", "plus", "&", "+", "n", "or", "2", "2)", "second", "secondly"})
 ASKING = re.compile(
     r"\b(tell me|explain|wondering|want(ed)? to know|need to know|curious|like to know|"
@@ -53,13 +54,13 @@ def _words(text: str) -> list[re.Match[str]]:
 
 def _is_question(text: str) -> bool:
     words = [w.group().lower().replace("’", "'").replace("'", "") for w in _words(text)]
-    if not words:
-        return False
+    content = [w for w in words if w not in LEAD_INS and w not in JOINERS and w != "?" and not NUMBERING.match(w)]
+    if len(set(content) - REQUEST_WORDS) < 2:
+        return False  # "please explain please explain …", "and why?": nothing of its own to classify
     if text.rstrip().endswith("?") or ASKING.search(text):
         return True
-    content = [w for w in words if w not in LEAD_INS and w not in JOINERS and w != "?" and not NUMBERING.match(w)]
     # "and if not, what scan finds it": a wh-word early in the clause asks too.
-    return bool(content) and (content[0] in QUESTION_WORDS or bool(WH_WORDS & set(content[:5])))
+    return content[0] in QUESTION_WORDS or bool(WH_WORDS & set(content[:5]))
 
 
 def _split(start: int, text: str) -> list[Clause]:

@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from bot import local
 from bot.messages import TOPIC_LABELS
 from bot.settings import PROJECT_ROOT
 
@@ -111,10 +109,10 @@ def outcome(case: Case, reply: Reply) -> str:
     # Each question of the message: its topic answered, or offered, or neither.
     parts = [case.expect] + ([case.second] if case.second else [])
     results = []
-    for labels in parts:
+    for i, labels in enumerate(parts):
         if _labels_ok(labels, reply):
             results.append("answered")
-        elif not TOPICS & set(labels) and case.second and labels is case.second:
+        elif i == 1 and not TOPICS & set(labels):
             results.append("answered")  # a personal or off-topic second question needs no answer of its own
         elif set(labels) & set(reply.clarified):
             results.append("clarified")
@@ -207,42 +205,25 @@ def evaluate(cases: Iterable[Case], send: Sender) -> list[Result]:
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def local_bot() -> Iterator[str]:
     """`python -m bot run` on free ports with throwaway databases and no rate limits."""
     tmp = Path(tempfile.mkdtemp(prefix="bot-eval-"))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "BOT_PORT": str(port),
-        "ACTIONS_PORT": str(_free_port()),
-        "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
-        "TRACKER_DATABASE_URL": f"sqlite:///{tmp / 'conversations.db'}",
-        "REDIS_URL": "",
-        "RATE_LIMIT_PER_SENDER": "0",
-        "RATE_LIMIT_PER_ADDRESS": "0",
-    }
-    log = tmp / "servers.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    bot = local.start(
+        tmp,
+        {
+            "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
+            "TRACKER_DATABASE_URL": f"sqlite:///{tmp / 'conversations.db'}",
+            "REDIS_URL": "",
+            "RATE_LIMIT_PER_SENDER": "0",
+            "RATE_LIMIT_PER_ADDRESS": "0",
+        },
+    )
     try:
-        deadline = time.monotonic() + 300
-        while "Ready in" not in log.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the bot did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
+        yield bot.base
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        bot.process.terminate()
+        bot.process.wait(timeout=60)
 
 
 # --- reporting ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ import itertools
 from typing import Any
 
 from actions.actions import closest_topics
-from bot.evaluation import Case, Reply, load, outcome, render, table
+from bot.evaluation import Case, Reply, Result, load, outcome, render, table
 from bot.nlp.ranker import ALSO_ASKED_KEY, QUESTIONS_KEY, QuestionRanker
 from bot.settings import PROJECT_ROOT
 
@@ -98,7 +98,7 @@ def main() -> None:
             for case, parse in zip(cases, parses, strict=True):
                 reply = reply_from_parse(parse)
                 results.append((case, outcome(case, reply), reply))
-            rows = table([_Result(c, o, r) for c, o, r in results])
+            rows = table([Result(c, o, r, 0.0) for c, o, r in results])
             print(render(name, {k: v for k, v in rows.items() if k == "all" or len(rows) <= 3 or args.misses}))
             if args.misses:
                 for case, result, reply in results:
@@ -108,11 +108,6 @@ def main() -> None:
                             f"  [{result}] ({case.voice}) {case.text[:100]!r} expected {expected} "
                             f"got {reply.answered} {reply.clarified} {reply.kinds}"
                         )
-
-
-class _Result:
-    def __init__(self, case: Case, outcome_: str, reply: Reply) -> None:
-        self.case, self.outcome, self.reply, self.seconds = case, outcome_, reply, 0.0
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 import requests
 import yaml
 
+from bot import local
 from bot.db import get_engine, migrate
 from bot.knowledge.loader import load_knowledge_base
 from bot.knowledge.repository import KnowledgeBase
@@ -59,12 +58,6 @@ def ask_intents(domain: dict) -> list[str]:
     return [i for i in domain["intents"] if i.startswith("ask_") and i not in {"ask_source", "ask_capabilities"}]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Servers:
     def __init__(self, process: subprocess.Popen, port: int, actions_port: int, log: Path, database: Path) -> None:
         self.process, self.port, self.actions_port = process, port, actions_port
@@ -86,11 +79,7 @@ class Servers:
 
 def start_bot(tmp: Path, **overrides: str) -> Servers:
     """`python -m bot run` on free ports with its own SQLite files, as a user runs it."""
-    port, actions_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "BOT_PORT": str(port),
-        "ACTIONS_PORT": str(actions_port),
+    settings = {
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp / 'conversations.db'}",
         "REDIS_URL": "",
@@ -107,18 +96,11 @@ def start_bot(tmp: Path, **overrides: str) -> Servers:
         "SMS_ADDRESS_RATE_LIMIT": "0",
         **overrides,
     }
-    log = tmp / "servers.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 300
-    while "Ready in" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"`python -m bot run` did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    return Servers(process, port, actions_port, log, tmp / "bot.db")
+    try:
+        bot = local.start(tmp, settings)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    return Servers(bot.process, bot.port, bot.actions_port, bot.log, tmp / "bot.db")
 
 
 def stop_bot(servers: Servers) -> None:

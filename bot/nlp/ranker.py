@@ -210,9 +210,9 @@ class QuestionRanker(GraphComponent):
             return
         main = ranking[0]["name"]
         for row in each:
-            order = [self.classes[i] for i in np.argsort(-row) if self.classes[i].startswith(ASK)]
-            if order and order[0] != main and float(row[self.classes.index(order[0])]) >= self.config["also_min"]:
-                offered = [name for name in order if name != main][:3]
+            order = [i for i in np.argsort(-row) if self.classes[i].startswith(ASK)]
+            if order and self.classes[order[0]] != main and row[order[0]] >= self.config["also_min"]:
+                offered = [self.classes[i] for i in order if self.classes[i] != main][:3]
                 message.set(ALSO_ASKED_KEY, offered, add_to_output=True)
                 return
 

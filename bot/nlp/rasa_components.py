@@ -49,8 +49,9 @@ class CanonicalSpacyEntityExtractor(SpacyEntityExtractor):
 SAFETY_INTENTS = safety.LEVELS  # crisis, emergency, urgent: the intents share the levels' names
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SafetyIntentOverride(GraphComponent):
+class IntentStep(GraphComponent):
+    """An intent step with nothing to train: built from its config; training data passes through."""
+
     @classmethod
     def create(
         cls,
@@ -58,19 +59,26 @@ class SafetyIntentOverride(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> SafetyIntentOverride:
+    ) -> IntentStep:
         return cls(config)
 
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyIntentOverride(IntentStep):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # DIET's emergency/crisis prediction counts from this confidence up.
         return {"min_confidence": 0.0}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self.min_confidence = float(config.get("min_confidence", 0.0))
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -127,25 +135,12 @@ OTHER_LANGUAGE = "other_language"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class LanguageRouter(GraphComponent):
+class LanguageRouter(IntentStep):
     """A message not in English gets the `other_language` intent (confidence 1.0), and its
     language in the output: the reply is fixed wording in that language where
     `bot.messages` has it. Runs after `SafetyIntentOverride`: danger in any language
     is answered at its level first.
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageRouter:
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

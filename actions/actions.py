@@ -75,7 +75,7 @@ class ActionAnswer(UsesStores, Action):
     """Answer an `ask_<topic>` question with the article's own sentences.
 
     A message that asks two questions (the NLU's `questions`, in the order asked)
-    gets both answers, at most two, and the disclaimer once, after the last.
+    gets both answers, at most two, each once and each with the care-team disclaimer.
     """
 
     def name(self) -> str:
@@ -99,8 +99,8 @@ class ActionAnswer(UsesStores, Action):
     def send(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, answers: list[Answer], site: str | None = None
     ) -> list[EventType]:
-        for i, answer in enumerate(answers):
-            dispatcher.utter_message(**render(answer, disclaimer=i == len(answers) - 1))
+        for answer in answers:
+            dispatcher.utter_message(**render(answer))
             self.insights.answered(answer.topic, answer.site, tracker.get_latest_input_channel())
         offered = also_asked(tracker.latest_message, answers)
         if offered:
@@ -171,13 +171,12 @@ class ActionStartOver(Action):
         return [Restarted()]
 
 
-def render(answer: Answer, disclaimer: bool = True) -> dict[str, Any]:
+def render(answer: Answer) -> dict[str, Any]:
     """The reply for an answer: article text, gap note, disclaimer, buttons, source."""
     parts = [answer.text]
     if answer.gap:
         parts.append(messages.GAP_NOTES[answer.gap])
-    if disclaimer:
-        parts.append(messages.disclaimer())
+    parts.append(messages.disclaimer())
     return {
         "text": "\n\n".join(parts),
         "buttons": [button(key) for key in answer.followups[:4]],

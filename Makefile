@@ -22,9 +22,9 @@ setup:
 evaluate: setup
 	@./scripts/evaluate.sh
 
-# The action server alone, for `rasa shell` in another terminal.
+# The action server alone, for `python -m bot shell` in another terminal.
 actions: setup
-	@.venv/bin/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055}
+	@BOT_ENV=$${BOT_ENV:-development} $(PY) -m bot action-server
 
 # The production topology on loopback: PostgreSQL, Redis, 2 Rasa servers,
 # 2 action servers and nginx in front (Debian's packages, installed if missing).

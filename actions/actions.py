@@ -4,12 +4,19 @@ Medical text only ever comes from `KnowledgeBase` (verbatim article sentences);
 every other word comes from `bot.messages`. Each medical reply ends with the
 care-team disclaimer, offers follow-up questions as buttons, and carries its
 source in the message's custom data for the channels.
+
+Every action is `Guarded`: values read from the tracker (entities, slots, NLU
+extras) are checked before use, and an action that fails anyway sends the safe
+reply (care team and emergency number) instead of failing the turn.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +27,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import messages
 from bot.insights.store import InsightStore
 from bot.knowledge.repository import Answer, KnowledgeBase
+from bot.logs import describe
+from bot.nlp.vocabulary import VOCABULARY
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,55 @@ ASK_PREFIX = "ask_"
 SITE_TOPIC = "symptoms_by_site"
 GENERAL_SYMPTOMS = "general_symptoms"
 MAX_ANSWERS = 2  # a message asking more gets the first two; the buttons offer the rest
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+Run = Callable[..., Awaitable[list[EventType]]]
+
+
+def known(value: Any, entity: str) -> str | None:
+    """`value` if it is a word the vocabulary knows for `entity`: slots and entities can hold anything."""
+    return value if isinstance(value, str) and value in VOCABULARY.get(entity, {}) else None
+
+
+def name_or_none(value: Any) -> str | None:
+    """An intent or topic name, or None for anything else (a dict, a long string...)."""
+    return value if isinstance(value, str) and _NAME.fullmatch(value) else None
+
+
+def names(values: Any) -> list[str]:
+    return [v for v in values if name_or_none(v)] if isinstance(values, list) else []
+
+
+def latest_site(tracker: Tracker) -> str | None:
+    return next((s for s in tracker.get_latest_entity_values("body_site") if known(s, "body_site")), None)
+
+
+def intent_of(tracker: Tracker) -> str:
+    return name_or_none((tracker.latest_message.get("intent") or {}).get("name")) or ""
+
+
+def _guard(run: Run) -> Run:
+    @functools.wraps(run)
+    async def guarded(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any) -> list[EventType]:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except Exception as error:  # noqa: BLE001 - the patient gets the safe reply whatever failed
+            log.error("Action %s failed: %s; sent the safe reply", self.name(), describe(error))
+            dispatcher.messages.clear()  # nothing half-said
+            dispatcher.utter_message(text=messages.fill(messages.SERVICE_TROUBLE), json_message={"kind": "error"})
+            return []
+
+    guarded.guarded = True  # type: ignore[attr-defined]
+    return guarded
+
+
+class Guarded:
+    """Wraps the `run` of every subclass: a failing action answers with the safe reply."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        run = cls.__dict__.get("run")
+        if run is not None and not getattr(run, "guarded", False):
+            cls.run = _guard(run)  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +107,7 @@ def button(key: str) -> dict[str, str]:
     return {"title": messages.TOPIC_LABELS.get(key, topic.replace("_", " ")), "payload": payload}
 
 
-class UsesStores:
+class UsesStores(Guarded):
     """Mixin for actions that read the knowledge base or record insights; tests inject their own.
 
     Not an `Action` itself: rasa_sdk registers every `Action` subclass it finds.
@@ -82,9 +140,9 @@ class ActionAnswer(UsesStores, Action):
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        asked = [q for q in tracker.latest_message.get("questions") or [] if q.startswith(ASK_PREFIX)]
-        site = next(tracker.get_latest_entity_values("body_site"), None)
+        intent = intent_of(tracker)
+        asked = [q for q in names(tracker.latest_message.get("questions")) if q.startswith(ASK_PREFIX)]
+        site = latest_site(tracker)
         answers: list[Answer] = []
         for name in asked[:MAX_ANSWERS] if intent in asked else [intent]:
             answer = self._find(name.removeprefix(ASK_PREFIX), site)
@@ -134,8 +192,8 @@ class ActionTellMeMore(ActionAnswer):
         return "action_tell_me_more"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        last = tracker.get_slot("last_topic")
-        current = last and self._find(last, tracker.get_slot("body_site"))
+        last = name_or_none(tracker.get_slot("last_topic"))
+        current = last and self._find(last, known(tracker.get_slot("body_site"), "body_site"))
         if not current or not current.followups:
             dispatcher.utter_message(text=messages.fill(messages.MORE_WHAT), buttons=starter_buttons())
             return []
@@ -154,13 +212,14 @@ class ActionFeedback(UsesStores, Action):
         return "action_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_helpful"
-        self.insights.feedback(tracker.get_slot("last_topic"), helpful, tracker.get_latest_input_channel())
+        helpful = intent_of(tracker) == "feedback_helpful"
+        topic = name_or_none(tracker.get_slot("last_topic"))
+        self.insights.feedback(topic, helpful, tracker.get_latest_input_channel())
         dispatcher.utter_message(text=messages.FEEDBACK_THANKS if helpful else messages.fill(messages.FEEDBACK_SORRY))
         return []
 
 
-class ActionStartOver(Action):
+class ActionStartOver(Guarded, Action):
     """ "Start over": forget the conversation and offer the starting topics."""
 
     def name(self) -> str:
@@ -196,7 +255,7 @@ class ActionRespond(UsesStores, Action):
         return "action_respond"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = intent_of(tracker)
         source = self.kb.source()
         source_text = source and messages.source_line(source.title, source.updated, source.reviewer)
         kind = {"kind": intent or "greet"}
@@ -250,7 +309,7 @@ class FixedReply(UsesStores):
         return []
 
 
-class SafetyReply:
+class SafetyReply(Guarded):
     """The emergency, urgent or crisis reply: fixed wording, in Spanish for a Spanish message,
     and for a crisis about someone else, how to help them. The NLU's safety details
     (language, who it is about) come with the message; a button press has none: English.
@@ -264,23 +323,24 @@ class SafetyReply:
         return f"action_{self.level}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        found = tracker.latest_message.get("safety") or {}
-        language = found.get("language") or "en"
+        found = tracker.latest_message.get("safety")
+        found = found if isinstance(found, dict) else {}
+        language = name_or_none(found.get("language")) or "en"
         dispatcher.utter_message(
-            text=messages.safety_reply(self.level, found.get("about") or "self", language),
+            text=messages.safety_reply(self.level, name_or_none(found.get("about")) or "self", language),
             json_message={"safety": self.level, "calls": messages.safety_calls(self.level, language)},
         )
         return []
 
 
-class ActionOtherLanguage(Action):
+class ActionOtherLanguage(Guarded, Action):
     """A message in another language: fixed wording in that language (Spanish), else English."""
 
     def name(self) -> str:
         return "action_other_language"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        language = tracker.latest_message.get("language") or "en"
+        language = name_or_none(tracker.latest_message.get("language")) or "en"
         dispatcher.utter_message(
             text=messages.other_language_reply(language), json_message={"kind": "language", "language": language}
         )
@@ -347,11 +407,14 @@ class ActionNotUnderstood(UsesStores, Action):
 
 def closest_topics(latest_message: dict[str, Any], most: int = 3, floor: float = 0.05) -> list[str]:
     """The best-ranked answerable topics of an unsure prediction, best first."""
-    ranking = latest_message.get("intent_ranking") or []
+    ranking = latest_message.get("intent_ranking")
+    ranking = [r for r in ranking if isinstance(r, dict)] if isinstance(ranking, list) else []
     topics = [
         r["name"].removeprefix(ASK_PREFIX)
         for r in ranking
-        if r.get("name", "").startswith(ASK_PREFIX) and (r.get("confidence") or 0) >= floor
+        if (name_or_none(r.get("name")) or "").startswith(ASK_PREFIX)
+        and isinstance(r.get("confidence"), (int, float))
+        and r["confidence"] >= floor
     ]
     return [t for t in topics if t in messages.TOPIC_LABELS][:most]
 
@@ -360,7 +423,7 @@ def also_asked(latest_message: dict[str, Any], answers: list[Answer]) -> list[st
     """Topics for a second question the NLU was not sure of, when only one was answered."""
     if len(answers) != 1:
         return []
-    offered = [t.removeprefix(ASK_PREFIX) for t in latest_message.get("also_asked") or [] if isinstance(t, str)]
+    offered = [t.removeprefix(ASK_PREFIX) for t in names(latest_message.get("also_asked"))]
     return [t for t in offered if t in messages.TOPIC_LABELS and t != answers[0].topic][:3]
 
 

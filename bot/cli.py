@@ -21,11 +21,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
+from bot import servers
+from bot.servers import MODEL_DIR, MODEL_NAME, MODEL_PATH
+from bot.settings import DEVELOPMENT, PROJECT_ROOT, VAR_DIR, load_settings
 
-MODEL_DIR = PROJECT_ROOT / "models"
-MODEL_NAME = "metastatic-faq"
-MODEL_PATH = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_PATH = MODEL_DIR / f"{MODEL_NAME}.inputs.sha256"
 # What the Rasa model is trained from: a change to any of these retrains it.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlp")
@@ -109,73 +108,22 @@ def setup() -> None:
     train()
 
 
-def write_endpoints(settings: Settings) -> Path:
-    """Rasa's endpoints from the environment. No secrets: the stores read their URLs themselves."""
-    lines = [
-        "action_endpoint:",
-        f'  url: "{settings.action_endpoint}"',
-        "tracker_store:",
-        "  type: bot.rasa_stores.ConversationStore",
-    ]
-    if settings.redis_url:
-        lines += ["lock_store:", "  type: bot.rasa_stores.LockStore"]
-    path = VAR_DIR / "endpoints.yml"
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a server started by `run` gets: this one, with the project importable."""
+    return {**(base or os.environ), "PYTHONPATH": str(PROJECT_ROOT)}
 
 
-def server_env(name: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment the server called `name` runs in."""
-    env = {**(base or os.environ), "PYTHONPATH": str(PROJECT_ROOT)}
-    # No usage data leaves a patient-facing service (and no start-up wait on a closed network).
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    if name == "Rasa server":
-        # DIET's matrices are small: one TensorFlow thread per op is faster than
-        # coordinating several, and leaves the other cores to the action server.
-        # (Not for the action server: `rasa` would import TensorFlow, 360 MB, to apply them.)
-        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
-        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
-        # Sanic refuses request bodies over this size before a channel reads them.
-        env.setdefault("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024))
-    return env
-
-
-def exec_server(name: str) -> None:
-    """Replace this process with one server, so a supervisor's signals reach it directly."""
-    command = server_commands(load_settings())[name]
-    step(f"Starting the {name}")
-    os.execve(command[0], command, server_env(name))
-
-
-def server_commands(settings: Settings) -> dict[str, list[str]]:
-    rasa = rasa_executable()
-    rasa_run = [
-        rasa,
-        "run",
-        "--model",
-        str(MODEL_PATH),
-        "--port",
-        str(settings.bot_port),
-        "--credentials",
-        "credentials.yml",
-        "--endpoints",
-        str(write_endpoints(settings)),
-    ]
-    if settings.rasa_token:
-        rasa_run += ["--enable-api", "--auth-token", settings.rasa_token]
+def server_commands() -> dict[str, list[str]]:
+    """Each server is `python -m bot <server>` (bot/servers.py): no secret on a command line."""
     return {
-        "action server": [
-            rasa,
-            "run",
-            "actions",
-            "--actions",
-            "actions",
-            "--port",
-            str(settings.actions_port),
-        ],
-        "Rasa server": rasa_run,
+        "action server": [sys.executable, "-m", "bot", "action-server"],
+        "Rasa server": [sys.executable, "-m", "bot", "rasa-server"],
     }
+
+
+def loopback(host: str) -> str:
+    """Where to reach a server listening on `host` from this machine."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
@@ -211,24 +159,28 @@ def run() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     env = dict(os.environ)
-    if not (os.environ.get("TWILIO_AUTH_TOKEN") and os.environ.get("SENDER_ID_SECRET")):
-        env.setdefault("BOT_ENV", "development")
-        print("    SMS channel: DEVELOPMENT secrets from var/secrets/ (set TWILIO_AUTH_TOKEN and SENDER_ID_SECRET)")
-    commands = server_commands(settings)
+    if not env.get("BOT_ENV"):
+        # One machine, embedded defaults: missing secrets are generated into var/secrets/,
+        # and the REST channel is open. Production sets BOT_ENV=production and real secrets.
+        env["BOT_ENV"] = DEVELOPMENT
+    if env["BOT_ENV"] == DEVELOPMENT:
+        print("    BOT_ENV=development: generated secrets (var/secrets/), REST channel open, this machine only")
+    commands = server_commands()
     restarts: dict[str, list[float]] = {name: [] for name in commands}
     try:
         for name, command in commands.items():
             step(f"Starting the {name}")
-            processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=server_env(name, env))
-        wait_until_up(f"http://127.0.0.1:{settings.actions_port}/health", processes["action server"])
-        wait_until_up(f"http://127.0.0.1:{settings.bot_port}/webhooks/rest/", processes["Rasa server"])
+            processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=server_env(env))
+        actions_url = f"http://{loopback(settings.actions_host)}:{settings.actions_port}/health"
+        wait_until_up(actions_url, processes["action server"])
+        wait_until_up(f"http://{loopback(settings.bot_host)}:{settings.bot_port}/health", processes["Rasa server"])
         base = f"http://localhost:{settings.bot_port}"
         step(f"Ready in {time.monotonic() - started:.0f} s. Talk to the bot:")
         print(
             f"    in a browser: {base}/chat\n"
             f"    curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
             f'      -d \'{{"sender": "me", "message": "what is metastatic cancer?"}}\'\n'
-            "    or, in another terminal: .venv/bin/rasa shell\n"
+            "    or, in another terminal: .venv/bin/python -m bot shell\n"
             "    Ctrl-C stops both servers.",
             flush=True,
         )
@@ -245,7 +197,7 @@ def run() -> None:
                     print(f"The {name} keeps stopping (code {process.returncode}); stopping.", file=sys.stderr)
                     stop(code=1)
                 print(f"==> The {name} stopped (code {process.returncode}); starting it again", flush=True)
-                processes[name] = subprocess.Popen(commands[name], cwd=PROJECT_ROOT, env=server_env(name, env))
+                processes[name] = subprocess.Popen(commands[name], cwd=PROJECT_ROOT, env=server_env(env))
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -282,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("run", help="set up, then run the action server and the Rasa server")
     commands.add_parser("rasa-server", help="run only the Rasa server, in the foreground (cluster, containers)")
     commands.add_parser("action-server", help="run only the action server, in the foreground")
+    commands.add_parser("shell", help="talk to the bot in this terminal (rasa shell; needs the action server)")
     commands.add_parser("migrate", help="bring the database schema up to date (Alembic)")
     purge_parser = commands.add_parser("purge", help="delete conversations and insights past the retention period")
     purge_parser.add_argument("--older-than", metavar="AGE", help="e.g. 90d or 12h (default: RETENTION_DAYS, 90 days)")
@@ -298,8 +251,9 @@ def main(argv: list[str] | None = None) -> None:
     {
         "setup": setup,
         "run": run,
-        "rasa-server": lambda: exec_server("Rasa server"),
-        "action-server": lambda: exec_server("action server"),
+        "rasa-server": servers.rasa_server,
+        "action-server": servers.action_server,
+        "shell": servers.shell,
         "migrate": migrate,
         "purge": lambda: purge(args.older_than),
         "build-nlp": build_nlp,

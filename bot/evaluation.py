@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -187,9 +188,12 @@ def rest_sender(base_url: str) -> Sender:
 
     session = requests.Session()
     url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+    token = os.environ.get("REST_TOKEN")  # a production bot's REST channel needs it
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def send(text: str) -> list[dict[str, Any]]:
-        response = session.post(url, json={"sender": f"eval-{uuid.uuid4().hex}", "message": text}, timeout=60)
+        body = {"sender": f"eval-{uuid.uuid4().hex}", "message": text}
+        response = session.post(url, json=body, headers=headers, timeout=60)
         response.raise_for_status()
         return response.json()
 

@@ -1,11 +1,16 @@
 """Retention: delete what is older than the retention period (RETENTION_DAYS, default 90).
 
 `python -m bot purge --older-than 90d` removes
-- conversations (Rasa's `events` rows on TRACKER_DATABASE_URL) whose latest
-  event is older than the cut-off, all of their events at once, so no
-  conversation is left half-deleted;
-- feedback, stored unanswered questions, answer counts and remembered SMS
-  MessageSids (DATABASE_URL) created before the cut-off.
+- every conversation event (Rasa's `events` rows on TRACKER_DATABASE_URL) older
+  than the cut-off, in conversations that are still going on too: a tracker
+  never holds more than RETENTION_DAYS of history. A message arriving during
+  the purge is newer than the cut-off, so it is never touched (and the tracker
+  store appends after what it read, so nothing is written twice);
+- feedback, stored unanswered questions and answer counts (DATABASE_URL)
+  created before the cut-off;
+- the reply stored for each SMS MessageSid; the MessageSid's hash itself is
+  kept for SMS_REPLAY_DAYS (default 400) so a replayed provider request is
+  still answered with nothing new.
 SMS opt-outs are kept: a STOP must be honoured for as long as the number texts us.
 """
 
@@ -14,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import column, delete, func, inspect, select, table
+from sqlalchemy import column, delete, func, inspect, select, table, update
 
 from bot.channels.sms_store import ProcessedMessageRow
 from bot.db import get_engine, new_session
@@ -40,27 +45,29 @@ def purge(older_than: timedelta, database_url: str | None = None, tracker_url: s
     cutoff = datetime.now(timezone.utc) - older_than
     naive_cutoff = cutoff.replace(tzinfo=None)  # the project's tables store UTC without a zone
     counts: dict[str, int] = {}
+    replay_cutoff = (datetime.now(timezone.utc) - timedelta(days=settings.sms_replay_days)).replace(tzinfo=None)
     with new_session(database_url or settings.database_url) as session, session.begin():
         for name, model in (
             ("feedback", FeedbackRow),
             ("unanswered questions", UnansweredRow),
             ("answer counts", AnswerLogRow),
-            ("SMS message ids", ProcessedMessageRow),
         ):
             counts[name] = session.execute(delete(model).where(model.created_at < naive_cutoff)).rowcount
+        sms = ProcessedMessageRow
+        counts["SMS replies"] = session.execute(
+            update(sms).where(sms.created_at < naive_cutoff, sms.twiml.is_not(None)).values(twiml=None)
+        ).rowcount
+        counts["SMS message id hashes"] = session.execute(delete(sms).where(sms.created_at < replay_cutoff)).rowcount
     engine = get_engine(tracker_url or settings.tracker_database_url)
-    counts["conversations"] = counts["conversation events"] = 0
+    counts["whole conversations"] = counts["conversation events"] = 0
     if inspect(engine).has_table("events"):
-        stale = (
+        old = EVENTS.c.timestamp < cutoff.timestamp()
+        gone = (
             select(EVENTS.c.sender_id)
             .group_by(EVENTS.c.sender_id)
             .having(func.max(EVENTS.c.timestamp) < cutoff.timestamp())
         )
         with engine.begin() as connection:
-            senders = list(connection.execute(stale).scalars())
-            for start in range(0, len(senders), 500):
-                batch = senders[start : start + 500]
-                deleted = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(batch))).rowcount
-                counts["conversation events"] += deleted
-            counts["conversations"] = len(senders)
+            counts["whole conversations"] = len(list(connection.execute(gone).scalars()))
+            counts["conversation events"] = connection.execute(delete(EVENTS).where(old)).rowcount
     return counts

@@ -164,7 +164,7 @@ def tracker_check(base_url: str, token: str, sent: list[dict[str, Any]]) -> dict
     with requests.Session() as session:
         for sender, entries in by_sender.items():
             response = session.get(
-                f"{base_url}/conversations/{sender}/tracker",
+                f"{base_url}/conversations/rest:{sender}/tracker",  # REST conversations are rest:<sender>
                 params={"include_events": "ALL", "token": token},
                 timeout=60,
             )

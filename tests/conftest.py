@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -59,9 +60,16 @@ def ask_intents(domain: dict) -> list[str]:
 
 
 class Servers:
-    def __init__(self, process: subprocess.Popen, port: int, actions_port: int, log: Path, database: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen, port: int, actions_port: int, log: Path, database: Path, settings: dict
+    ) -> None:
         self.process, self.port, self.actions_port = process, port, actions_port
-        self.log, self.database = log, database
+        self.log, self.database, self.settings = log, database, settings
+
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        token = self.settings.get("REST_TOKEN")
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     @property
     def base(self) -> str:
@@ -72,7 +80,8 @@ class Servers:
         return f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
 
     def say(self, sender: str, message: str) -> list[dict]:
-        response = requests.post(self.webhook, json={"sender": sender, "message": message}, timeout=30)
+        body = {"sender": sender, "message": message}
+        response = requests.post(self.webhook, json=body, headers=self.rest_headers, timeout=30)
         response.raise_for_status()
         return response.json()
 
@@ -80,12 +89,14 @@ class Servers:
 def start_bot(tmp: Path, **overrides: str) -> Servers:
     """`python -m bot run` on free ports with its own SQLite files, as a user runs it."""
     settings = {
+        # make run's mode (generated secrets, REST open); tests/test_security.py runs production.
+        "BOT_ENV": "development",
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp / 'conversations.db'}",
         "REDIS_URL": "",
         "RASA_TOKEN": "",
         "WEB_SESSION_SECRET": "test-secret-not-for-production",
-        "WEB_ALLOWED_ORIGINS": "https://www.example.org",
+        "WEB_ALLOWED_ORIGINS": "https://www.example.org,http://hospital.test",
         "TWILIO_AUTH_TOKEN": "test-twilio-token",
         "SENDER_ID_SECRET": "test-sender-secret",
         "SMS_RATE_LIMIT": "8",
@@ -100,7 +111,23 @@ def start_bot(tmp: Path, **overrides: str) -> Servers:
         bot = local.start(tmp, settings)
     except RuntimeError as error:
         pytest.fail(str(error))
-    return Servers(bot.process, bot.port, bot.actions_port, bot.log, tmp / "bot.db")
+    return Servers(bot.process, bot.port, bot.actions_port, bot.log, tmp / "bot.db", settings)
+
+
+def production_settings(**overrides: str) -> dict[str, str]:
+    """What a deployment sets: BOT_ENV=production and a strong secret for everything."""
+    return {
+        "BOT_ENV": "production",
+        "LOG_LEVEL": "INFO",
+        **{
+            name: secrets.token_hex(32)
+            for name in ("WEB_SESSION_SECRET", "TWILIO_AUTH_TOKEN", "SENDER_ID_SECRET", "ACTION_SERVER_TOKEN")
+        },
+        "REST_TOKEN": secrets.token_hex(32),
+        "RASA_TOKEN": secrets.token_hex(32),
+        "SMS_PUBLIC_URL": "https://bot.test/webhooks/sms/webhook",
+        **overrides,
+    }
 
 
 def stop_bot(servers: Servers) -> None:

@@ -17,6 +17,7 @@ from actions.actions import (
     ActionOutOfScope,
     ActionPersonalAdvice,
     ActionRespond,
+    ActionTellMeMore,
     ActionUrgent,
 )
 from bot import messages
@@ -308,3 +309,46 @@ def test_another_language_gets_fixed_wording_with_the_care_team_and_911(language
     for words in says:
         assert words.lower() in reply["text"].lower()
     assert reply["custom"] == {"kind": "language", "language": language}
+
+
+# Values from anywhere a message can reach (issue 12): never a crash, always an answer.
+
+BAD_VALUES = [{"a": 1}, ["liver"], 12, "x" * 5000, "liver'; DROP TABLE kb_answers;--", None]
+
+
+@pytest.mark.parametrize("value", BAD_VALUES, ids=lambda v: type(v).__name__ + repr(v)[:10])
+def test_bad_entity_and_slot_values_get_the_general_answer(answer, value):
+    dispatcher = CollectingDispatcher()
+    bad = tracker("ask_symptoms_by_site", [{"entity": "body_site", "value": value}])
+    bad.slots.update(body_site=value, last_topic=value)
+    bad.latest_message.update(questions=value, also_asked=value, safety=value, language=value)
+    events = asyncio.run(answer.run(dispatcher, bad, {}))
+    general = asyncio.run(ActionAnswer(answer.kb).run(CollectingDispatcher(), tracker("ask_general_symptoms"), {}))
+    assert dispatcher.messages[0]["text"].startswith(answer.kb.answer("general_symptoms").text)
+    assert [e for e in events if e["name"] == "last_topic"] == [e for e in general if e["name"] == "last_topic"]
+    for action in (ActionEmergency(), ActionOtherLanguage(), ActionTellMeMore(answer.kb)):
+        dispatcher = CollectingDispatcher()
+        asyncio.run(action.run(dispatcher, bad, {}))
+        assert PHONE in dispatcher.messages[0]["text"]
+
+
+def test_a_failing_action_sends_the_safe_reply(kb):
+    class BrokenKnowledgeBase:
+        def answer(self, *args: object) -> None:
+            raise RuntimeError("patient text that must not be logged")
+
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswer(BrokenKnowledgeBase()).run(dispatcher, tracker("ask_what_is_lymph"), {}))
+    assert events == []
+    [reply] = dispatcher.messages
+    assert reply["text"] == messages.fill(messages.SERVICE_TROUBLE) and reply["custom"] == {"kind": "error"}
+
+
+def test_every_action_is_guarded():
+    from rasa_sdk import Action
+
+    from actions import actions as module
+
+    found = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, Action) and c is not Action]
+    assert len(found) >= 12
+    assert all(getattr(c.run, "guarded", False) for c in found), [c.__name__ for c in found]

@@ -70,7 +70,7 @@ def wait_for_answer(bot: Servers, sender: str, timeout: float = 60) -> float:
 def test_action_server_killed_mid_conversation(bot):
     replies, _ = say(bot, "fault-actions", "what is metastatic cancer?")
     assert ARTICLE_WORDS in replies[0]["text"]
-    actions = child(bot, "run actions")
+    actions = child(bot, "bot action-server")
     actions.send_signal(signal.SIGKILL)
     actions.wait(timeout=10)
     replies, seconds = say(bot, "fault-actions", "how is it treated?")
@@ -83,7 +83,7 @@ def test_action_server_killed_mid_conversation(bot):
     # `python -m bot run` starts the action server again; answers resume by themselves.
     resumed = wait_for_answer(bot, "fault-actions")
     assert resumed < 60
-    assert child(bot, "run actions").pid != actions.pid
+    assert child(bot, "bot action-server").pid != actions.pid
     print(f"\naction server killed: safe reply in {seconds:.2f} s, answers again after {resumed:.1f} s")
 
 
@@ -111,7 +111,7 @@ def test_rasa_restarted_keeps_the_conversation(bot):
     replies, _ = say(bot, "fault-rasa", "what is lymph?")
     assert "Lymph is a clear fluid" in replies[0]["text"]
     before = tracker(bot, "fault-rasa")
-    rasa = child(bot, "rasa run --model")
+    rasa = child(bot, "bot rasa-server")
     rasa.send_signal(signal.SIGKILL)
     rasa.wait(timeout=10)
     killed = time.monotonic()
@@ -133,6 +133,7 @@ def test_rasa_restarted_keeps_the_conversation(bot):
 
 
 def tracker(bot: Servers, sender: str) -> dict:
-    response = requests.get(f"{bot.base}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=10)
+    # REST conversations are stored as rest:<sender> (bot/channels/conversation.py).
+    response = requests.get(f"{bot.base}/conversations/rest:{sender}/tracker", params={"token": TOKEN}, timeout=10)
     response.raise_for_status()
     return response.json()

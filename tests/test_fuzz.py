@@ -114,7 +114,8 @@ def test_long_message_is_cut_with_a_note(servers):
 def test_sql_looking_text_is_stored_as_text(servers):
     servers.say("fuzz-sql", "'; DROP TABLE events; --")
     with sqlite3.connect(servers.database.parent / "conversations.db") as db:
-        stored = db.execute("SELECT data FROM events WHERE sender_id = 'fuzz-sql' AND type_name = 'user'").fetchall()
+        query = "SELECT data FROM events WHERE sender_id = 'rest:fuzz-sql' AND type_name = 'user'"
+        stored = db.execute(query).fetchall()
     assert any("DROP TABLE events" in json.loads(row[0])["text"] for row in stored)
 
 

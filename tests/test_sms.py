@@ -162,8 +162,11 @@ def test_channel_refuses_to_start_without_its_secrets(monkeypatch):
 
     for name in ("TWILIO_AUTH_TOKEN", "SENDER_ID_SECRET", "BOT_ENV"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SystemExit, match="TWILIO_AUTH_TOKEN and SENDER_ID_SECRET"):
+    with pytest.raises(SystemExit, match="TWILIO_AUTH_TOKEN is not set.\n  SENDER_ID_SECRET is not set."):
         SmsInput()
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
-    monkeypatch.setenv("SENDER_ID_SECRET", "s")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t" * 40)
+    monkeypatch.setenv("SENDER_ID_SECRET", "s" * 40)
+    with pytest.raises(SystemExit, match="SMS_PUBLIC_URL"):
+        SmsInput()
+    monkeypatch.setenv("SMS_PUBLIC_URL", "https://bot.example.org/webhooks/sms/webhook")
     assert SmsInput().sender_id("+15551234567") != "+15551234567"

@@ -1,5 +1,10 @@
 """What every channel does around one patient message, whatever the transport.
 
+- Keep each channel's conversations in its own namespace: the conversation id is
+  `<channel>:<sender>` (`web:…`, `sms:…`, `rest:…`), so no channel can reach
+  another's conversations whatever sender id a client sends.
+- Let Rasa read "/intent{...}" only for a button the bot offered this
+  conversation (`bot.channels.payloads`); any other text goes through NLU.
 - Clean the text (control characters, NUL and broken surrogates removed) and cut
   it at MAX_MESSAGE_CHARS, saying so in the reply rather than dropping it.
 - Hand it to Rasa with a deadline (REPLY_TIMEOUT_SECONDS).
@@ -24,11 +29,13 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot import messages, rasa_patches
+from bot.channels.payloads import Offers
 from bot.rasa_stores import tracker_store_failures
 from bot.settings import load_settings
 
 # Every channel imports this module, so the Rasa server always runs with the patches.
 rasa_patches.apply()
+OFFERS = Offers()
 
 log = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -55,16 +62,25 @@ def bot_text(sender: str, text: str) -> dict[str, Any]:
     return {"recipient_id": sender, "text": text}
 
 
+def conversation_id(channel: str, sender: str) -> str:
+    """The id Rasa stores a conversation under: the channel's namespace, then the channel's sender."""
+    return f"{channel}:{sender}"
+
+
 async def converse(on_new_message: OnNewMessage, channel: str, sender: str, text: str) -> Turn:
     """Run one message through Rasa; see the module docstring for what can go wrong."""
     settings = load_settings()
-    text, was_cut = cut(clean(text), settings.max_message_chars)
+    conversation = conversation_id(channel, sender)
+    text, was_cut = cut(clean(text).strip(), settings.max_message_chars)
+    text = await OFFERS.user_text(conversation, text)
+    if not text:  # nothing but slashes
+        return Turn([bot_text(sender, messages.fill(messages.EMPTY_MESSAGE))])
     collector = CollectingOutputChannel()
     turn = Turn()
     with tracker_store_failures() as failures:
         try:
             await asyncio.wait_for(
-                on_new_message(UserMessage(text, collector, sender, input_channel=channel)),
+                on_new_message(UserMessage(text, collector, conversation, input_channel=channel)),
                 timeout=settings.reply_timeout_seconds,
             )
         except asyncio.TimeoutError:
@@ -76,7 +92,9 @@ async def converse(on_new_message: OnNewMessage, channel: str, sender: str, text
         turn.unavailable = True
         turn.messages = [bot_text(sender, messages.fill(messages.SERVICE_TROUBLE))]
         return turn
-    turn.messages = list(collector.messages)
+    # Clients see their own sender id, never the namespaced one.
+    turn.messages = [{**m, "recipient_id": sender} for m in collector.messages]
+    await OFFERS.remember(conversation, turn.messages)
     if not any(m.get("text") for m in turn.messages):
         turn.messages = [bot_text(sender, messages.fill(messages.SERVICE_TROUBLE))]
     if was_cut:

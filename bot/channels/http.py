@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -42,3 +42,17 @@ def error(message: str, status: int, headers: dict[str, str] | None = None) -> H
 
 def too_many(verdict: Verdict, text: str) -> HTTPResponse:
     return error(text, 429, {"Retry-After": str(verdict.retry_after)})
+
+
+def secure_headers(blueprint: Blueprint) -> Blueprint:
+    """Every response of `blueprint`: no MIME sniffing, no referrer, and webhooks never cached
+    (a reply is about someone's health; no browser or proxy may keep it)."""
+
+    @blueprint.middleware("response")
+    async def add_headers(request: Request, resp: HTTPResponse) -> None:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        if "/webhooks/" in request.path or request.path == "/health":
+            resp.headers["Cache-Control"] = "no-store"
+
+    return blueprint

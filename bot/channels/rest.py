@@ -3,6 +3,12 @@
 POST /webhooks/rest/webhook {"sender": "...", "message": "..."} -> [bot messages]
 GET  /webhooks/rest/                                           -> {"status": "ok"}
 
+For development and trusted integrations only. In production (BOT_ENV) it is
+off (404) unless REST_TOKEN is set, and then every request must carry
+`Authorization: Bearer <REST_TOKEN>` (compared in constant time; 401 if not).
+Its conversations are `rest:<sender>`: a REST client can never name a web or
+SMS conversation.
+
 Unlike Rasa's own `rest` channel it refuses malformed requests with a clear 4xx,
 limits messages per sender and per address (429), cuts over-long messages with
 a note, answers with the care-team reply when the bot fails, and returns 503
@@ -11,6 +17,7 @@ a note, answers with the care-team reply when the bot fails, and returns 503
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel
@@ -20,9 +27,9 @@ from sanic.response import HTTPResponse
 
 from bot import messages
 from bot.channels.conversation import OnNewMessage, client_address, converse
-from bot.channels.http import BadRequest, error, json_object, too_many
+from bot.channels.http import BadRequest, error, json_object, secure_headers, too_many
 from bot.ratelimit import RateLimiter
-from bot.settings import load_settings
+from bot.settings import load_settings, require_secrets
 
 MAX_SENDER_CHARS = 128
 
@@ -42,10 +49,24 @@ class RestInput(InputChannel):
 
     def __init__(self) -> None:
         settings = load_settings()
+        if settings.rest_token:
+            require_secrets(settings, "REST_TOKEN")
+        # Open in development; in production off unless a token is configured.
+        self.enabled = settings.development or bool(settings.rest_token)
+        self.expected = f"Bearer {settings.rest_token}".encode() if settings.rest_token else b""
         self.limiter = RateLimiter(self.name(), settings.rate_limit_per_sender, settings.rate_limit_per_address)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         rest = Blueprint("hardened_rest_webhook", __name__)
+
+        @rest.middleware("request")
+        async def only_trusted(request: Request) -> HTTPResponse | None:
+            if not self.enabled:
+                return error("The REST channel is off in production; set REST_TOKEN to enable it.", 404)
+            supplied = (request.headers.get("authorization") or "").encode("utf-8", "replace")
+            if self.expected and not hmac.compare_digest(supplied, self.expected):
+                return error("Send Authorization: Bearer <REST_TOKEN>.", 401, {"WWW-Authenticate": "Bearer"})
+            return None
 
         @rest.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -70,4 +91,4 @@ class RestInput(InputChannel):
             turn = await converse(on_new_message, self.name(), sender, text)
             return response.json(turn.messages, status=503 if turn.unavailable else 200)
 
-        return rest
+        return secure_headers(rest)

@@ -2,7 +2,10 @@
 
 POST /webhooks/sms/webhook (form-encoded From, To, Body, MessageSid, ...).
 - Every request's X-Twilio-Signature is checked with twilio's RequestValidator
-  against the URL the provider called (SMS_PUBLIC_URL behind a proxy): 403 if not.
+  against the URL the provider called (SMS_PUBLIC_URL, required outside
+  development): 403 if not. Only refused requests count against the calling
+  address's limit, so a flood of forged requests from the provider's address
+  cannot silence real texts (emergencies included).
 - The phone number never reaches Rasa, a table or a log: the sender id is an
   HMAC-SHA256 of it (SENDER_ID_SECRET).
 - Carrier keywords (STOP, START, HELP, ...) are handled before NLU sees anything.
@@ -32,9 +35,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import messages
 from bot.channels.conversation import OnNewMessage, client_address, converse
+from bot.channels.http import secure_headers
 from bot.channels.sms_store import SmsStore
 from bot.ratelimit import RateLimiter
-from bot.settings import load_settings
+from bot.settings import load_settings, require_secrets
 from bot.sms_text import split_for_sms, to_gsm7
 from bot.state import State, Unavailable, shared_state
 
@@ -99,16 +103,16 @@ class SmsInput(InputChannel):
 
     def __init__(self) -> None:
         settings = load_settings()
-        if not settings.twilio_auth_token or not settings.sender_id_secret:
+        require_secrets(settings, "TWILIO_AUTH_TOKEN", "SENDER_ID_SECRET")
+        if not settings.development and not settings.sms_public_url.startswith(("https://", "http://")):
             raise SystemExit(
-                "The SMS channel needs TWILIO_AUTH_TOKEN and SENDER_ID_SECRET: set both "
-                "(or run with BOT_ENV=development for make run's clearly marked development values)."
+                "SMS_PUBLIC_URL must be the URL the SMS provider calls (e.g. "
+                "https://bot.example.org/webhooks/sms/webhook): signatures are checked against it."
             )
         self.validator = RequestValidator(settings.twilio_auth_token)
         self.sender_secret = settings.sender_id_secret.encode()
         self.public_url = settings.sms_public_url
-        # Per phone number, and per calling address: every patient's texts come from
-        # the provider's few addresses, so that limit only stops floods.
+        # Per phone number, and per calling address for refused (unsigned, forged) requests only.
         self.limiter = RateLimiter(self.name(), settings.sms_rate_limit, settings.sms_address_rate_limit)
         self.store = SmsStore()
         # One sender's texts are answered in order; locks of idle senders are freed.
@@ -146,13 +150,13 @@ class SmsInput(InputChannel):
 
         @sms.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not (await self.limiter.check(address=client_address(request))).allowed:
-                return response.text("Too many requests", status=429)
             params = form_fields(request)
             url = self.public_url or request.url
             signature = request.headers.get("X-Twilio-Signature", "")
             if not signature or not self.validator.validate(url, params, signature):
                 log.warning("SMS webhook request with a missing or invalid signature refused")
+                if not (await self.limiter.check(address=client_address(request))).allowed:
+                    return response.text("Too many requests", status=429)
                 return response.text("Forbidden", status=403)
             phone, body, sid = params.get("From") or "", params.get("Body") or "", params.get("MessageSid") or ""
             if not phone or not sid:
@@ -161,7 +165,9 @@ class SmsInput(InputChannel):
             try:
                 async with self._lock(sender):  # one sender's messages are answered in order
                     stored = self.store.answered(sid)
-                    if stored is None:
+                    if stored == "":  # answered long ago, reply purged: a replay gets nothing
+                        stored = twiml()
+                    elif stored is None:
                         stored, keep = await self._answer(sender, body, on_new_message)
                         if keep:  # not when the conversation store failed: the retry is answered afresh
                             self.store.remember(sid, stored)
@@ -170,7 +176,7 @@ class SmsInput(InputChannel):
                 stored = twiml(messages.fill(messages.SMS_TROUBLE))
             return response.text(stored, content_type="application/xml")
 
-        return sms
+        return secure_headers(sms)
 
     async def _answer(self, sender: str, body: str, on_new_message: OnNewMessage) -> tuple[str, bool]:
         """(TwiML to send, whether to keep it as the answer to this MessageSid)."""

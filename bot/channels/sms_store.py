@@ -1,13 +1,17 @@
 """What the SMS channel must remember: opt-outs and answered MessageSids.
 
 Phone numbers are never stored: senders are keyed by an HMAC of the number.
+MessageSids are stored as SHA-256 hashes; the reply kept for each is cleared
+after RETENTION_DAYS, the hash kept longer (SMS_REPLAY_DAYS) so a replayed
+request is answered with nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, String, Text, select
+from sqlalchemy import Column, DateTime, String, Text
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Base, session_factory
@@ -25,13 +29,17 @@ class ProcessedMessageRow(Base):
 
     __tablename__ = "sms_processed"
 
-    message_sid = Column(String(64), primary_key=True)
-    twiml = Column(Text, nullable=False)
+    message_sid = Column(String(64), primary_key=True)  # SHA-256 of the MessageSid, hex
+    twiml = Column(Text, nullable=True)  # None once purged: the MessageSid is still known
     created_at = Column(DateTime, nullable=False, index=True)  # purged after RETENTION_DAYS
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def sid_hash(message_sid: str) -> str:
+    return hashlib.sha256(message_sid.encode("utf-8", "replace")).hexdigest()
 
 
 class SmsStore:
@@ -58,14 +66,14 @@ class SmsStore:
                 session.delete(row)
 
     def answered(self, message_sid: str) -> str | None:
+        """The TwiML answered for this MessageSid; "" if its reply was purged; None if never seen."""
         with self._sessions() as session:
-            return session.execute(
-                select(ProcessedMessageRow.twiml).where(ProcessedMessageRow.message_sid == message_sid)
-            ).scalar_one_or_none()
+            row = session.get(ProcessedMessageRow, sid_hash(message_sid))
+            return None if row is None else row.twiml or ""
 
     def remember(self, message_sid: str, twiml: str) -> None:
         try:
             with self._sessions() as session, session.begin():
-                session.add(ProcessedMessageRow(message_sid=message_sid, twiml=twiml, created_at=_now()))
+                session.add(ProcessedMessageRow(message_sid=sid_hash(message_sid), twiml=twiml, created_at=_now()))
         except IntegrityError:
             pass  # a concurrent retry recorded it first; both answers are the same

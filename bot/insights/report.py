@@ -56,13 +56,25 @@ def as_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> object:
+    """A value safe to open in a spreadsheet: text that a spreadsheet would run as a formula
+    (patients' own words can start with = + - @) gets a leading apostrophe (OWASP's advice)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
+
 def as_csv(report: Report) -> str:
+    rows = [
+        *(["most_asked", topic, n, "", ""] for topic, n in report.most_asked),
+        *(["unhelpful", topic, n, "", ""] for topic, n in report.unhelpful),
+        *(["unanswered", when, reason, channel, text] for when, reason, channel, text in report.unanswered),
+    ]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "topic_or_time", "count_or_reason", "channel", "text"])
-    writer.writerows(["most_asked", topic, n, "", ""] for topic, n in report.most_asked)
-    writer.writerows(["unhelpful", topic, n, "", ""] for topic, n in report.unhelpful)
-    writer.writerows(["unanswered", when, reason, channel, text] for when, reason, channel, text in report.unanswered)
+    writer.writerows([cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 

@@ -26,7 +26,12 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     RASA_TELEMETRY_ENABLED=false \
     RASA_CACHE_DIRECTORY=/tmp/rasa-cache \
-    PYTHONPATH=/app
+    PYTHONPATH=/app \
+    BOT_ENV=production \
+    BOT_HOST=0.0.0.0 \
+    ACTIONS_HOST=0.0.0.0
+# BOT_ENV=production: the servers refuse to start without real secrets (docs/security.md).
+# 0.0.0.0: a container is reached on its own interface; the network policies decide who may.
 
 # tini is PID 1: it forwards SIGTERM to the whole process group (`-g`), so the
 # Rasa or action server started by `python -m bot` stops cleanly on `docker stop`
@@ -56,13 +61,13 @@ RUN mkdir -p /app/var /app/models && chown bot:bot /app/var /app/models
 
 USER bot
 
-# Build the spaCy pipeline and train the Rasa model into the image. `python -m bot`
-# reads its settings on start, which would leave a development WEB_SESSION_SECRET in
-# var/secrets/: it is deleted in the same step (so it is in no layer) and the build
-# fails if anything secret-looking or any database file remains.
+# Build the spaCy pipeline and train the Rasa model into the image. With
+# BOT_ENV=production nothing writes development secrets; the step still deletes
+# var/secrets/ and generated files (so they are in no layer) and the build fails
+# if anything secret-looking or any database file remains.
 RUN python -m bot build-nlp \
     && python -m bot train \
-    && rm -rf /tmp/rasa-cache /app/.rasa /app/var/secrets /app/var/*.db /app/var/endpoints.yml \
+    && rm -rf /tmp/rasa-cache /app/.rasa /app/var/secrets /app/var/*.db /app/var/endpoints*.yml \
     && test -f /app/models/metastatic-faq.tar.gz \
     && test -d /app/var/nlp \
     && test -z "$(find /app/var /app/models -name 'secrets' -o -name '*.db' -o -name '*.env')"

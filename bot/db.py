@@ -4,6 +4,13 @@ The project's own tables (knowledge base, insights, SMS) share `Base` and are
 created and changed only by the Alembic migrations in `bot/migrations`
 (`python -m bot migrate`), never by `create_all`, so every deployment's schema
 has a recorded version.
+
+Two PostgreSQL roles in production: the owner of the databases, used only by
+`python -m bot migrate` (MIGRATION_DATABASE_URL, MIGRATION_TRACKER_DATABASE_URL),
+and the application role of DATABASE_URL and TRACKER_DATABASE_URL, which the
+servers, `load-kb` and `purge` use: it reads and writes rows, never changes the
+schema. `migrate` creates the tables as the owner (Rasa's `events` table too) and
+grants the application role what it needs.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event, inspect
+from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
@@ -51,7 +58,8 @@ def configured_engine(url: str, **kwargs: Any) -> Engine:
     that is gone or unreadable is noticed on the next question.)
     """
     ensure_sqlite_directory(url)
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    # No SQL parameters in errors or logs: they are what patients wrote.
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     if make_url(url).get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -89,7 +97,29 @@ def new_session(url: str | None = None) -> Session:
 
 
 def migrate(url: str | None = None) -> str:
-    """Bring the database at `url` (default DATABASE_URL) to the latest schema; returns its revision.
+    """Bring the schema up to date; returns the project schema's revision.
+
+    With `url`: the project's tables in that database (Alembic), nothing else.
+    Without (`python -m bot migrate`): both databases as their owner (see
+    `migration_urls`): the project's tables, then, on PostgreSQL, Rasa's tracker-store
+    table (on SQLite the Rasa server, which owns the file, creates it), each followed
+    by the application role's grants.
+    """
+    if url is not None:
+        return upgrade(url)
+    urls = migration_urls()
+    owner_url, app_url = urls["bot"]
+    revision = upgrade(owner_url)
+    grant_application_role(owner_url, app_url)
+    owner_url, app_url = urls["conversations"]
+    if make_url(owner_url).get_backend_name() != "sqlite":
+        create_tracker_tables(owner_url)
+        grant_application_role(owner_url, app_url)
+    return revision
+
+
+def upgrade(url: str) -> str:
+    """Alembic `upgrade head` on the database at `url`; returns its revision.
 
     A database made by `create_all` before migrations existed is stamped with the
     baseline first, so its tables are not created twice.
@@ -98,7 +128,6 @@ def migrate(url: str | None = None) -> str:
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
 
-    url = url or load_settings().database_url
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -112,3 +141,69 @@ def migrate(url: str | None = None) -> str:
     command.upgrade(config, "head")
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() or ""
+
+
+def migration_urls() -> dict[str, tuple[str, str]]:
+    """For each database, (the owner's URL that migrates it, the application's URL that uses it).
+
+    The owner's URLs default to the application's (one role, as on one machine).
+    """
+    settings = load_settings()
+    return {
+        "bot": (settings.migration_database_url or settings.database_url, settings.database_url),
+        "conversations": (
+            settings.migration_tracker_database_url or settings.tracker_database_url,
+            settings.tracker_database_url,
+        ),
+    }
+
+
+def create_tracker_tables(url: str) -> None:
+    """Rasa's SQL tracker store table (`events`, its sequence and index), as Rasa itself declares it.
+
+    Created here by the owner so that the Rasa servers, connected as the application
+    role, find it and never need CREATE (their own `create_all` checks first).
+    """
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    SQLTrackerStore.Base.metadata.create_all(get_engine(url))
+
+
+def grant_application_role(owner_url: str, app_url: str) -> None:
+    """Let the application role (the user of `app_url`) read and write every table of the
+    current schema, and use its sequences, now and for tables the owner creates later.
+
+    PostgreSQL only, and only when the two URLs name different roles. The application
+    role may read but not change `alembic_version`.
+    """
+    owner, app = make_url(owner_url), make_url(app_url)
+    if owner.get_backend_name() != "postgresql" or not app.username or app.username == owner.username:
+        return
+    engine = get_engine(owner_url)
+    with engine.begin() as connection:
+        found = connection.execute(
+            text("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = :name"),
+            {"name": app.username},
+        ).first()
+        if found is None:
+            raise SystemExit(
+                f"The application role {app.username!r} (the user of the application's database URL) does not "
+                f"exist in {app.database!r}; create it (LOGIN, NOSUPERUSER) before migrating."
+            )
+        if found[0]:
+            log.warning("The application role %r may create roles or databases or is a superuser", app.username)
+        role = connection.dialect.identifier_preparer.quote(app.username)
+        schema = connection.dialect.identifier_preparer.quote(
+            connection.execute(text("SELECT current_schema()")).scalar_one()
+        )
+        # (USAGE on the schema: PUBLIC has it on `public` by default.)
+        for statement in (
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {role}",
+        ):
+            connection.exec_driver_sql(statement)
+        if inspect(connection).has_table("alembic_version"):
+            connection.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}")
+    log.info("Granted %r the use of the tables of %r", app.username, app.database)

@@ -30,8 +30,10 @@ DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 EXAMPLE_ENV = DEPLOY / "example.env"
 NGINX_CONF = DEPLOY / "nginx" / "nginx.conf"
+POSTGRES_INIT = DEPLOY / "postgres" / "create-databases.sql"
 K8S = DEPLOY / "k8s"
 SECRET_TEMPLATE = K8S / "secret.example.yaml"
+CLUSTER_SCRIPT = ROOT / "scripts" / "cluster.sh"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
 APP_IMAGE = "metastatic-faq"  # the image built from the Dockerfile, in compose and k8s
 
@@ -94,10 +96,7 @@ def cli_parser() -> argparse.ArgumentParser:
 def cli_subcommands() -> set[str]:
     parser = cli_parser()
     return {
-        name
-        for action in parser._actions
-        if isinstance(action, argparse._SubParsersAction)
-        for name in action.choices
+        name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices
     }
 
 
@@ -193,11 +192,21 @@ def configmap() -> dict[str, str]:
     return k8s("ConfigMap", "bot-config")["data"]
 
 
+# The Secrets: the servers' (bot-secrets) and the owner role's, for the migrate Job only.
+APP_SECRET, MIGRATION_SECRET = "bot-secrets", "bot-migration-secrets"
+
+
 @cache
+def secret_templates() -> dict[str, dict[str, str]]:
+    secrets = {doc["metadata"]["name"]: doc for doc in load_all(SECRET_TEMPLATE)}
+    assert set(secrets) == {APP_SECRET, MIGRATION_SECRET}
+    assert all(doc["kind"] == "Secret" for doc in secrets.values())
+    return {name: doc["stringData"] for name, doc in secrets.items()}
+
+
 def secret_template() -> dict[str, str]:
-    (secret,) = load_all(SECRET_TEMPLATE)
-    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "bot-secrets"
-    return secret["stringData"]
+    """Every key of both Secret templates."""
+    return {key: value for data in secret_templates().values() for key, value in data.items()}
 
 
 def env_file(path: Path) -> dict[str, str]:
@@ -215,10 +224,52 @@ def nginx_blocks(kind: str) -> dict[str, str]:
     return dict(re.findall(kind + r"\s+(\S+)\s*\{([^}]*)\}", NGINX_CONF.read_text()))
 
 
+def nginx_children(text: str) -> list[tuple[str, str]]:
+    """The blocks directly inside `text`, as (header, body): `server`, `location = /chat`, ..."""
+    text = re.sub(r"#[^\n]*", "", text)
+    blocks, depth, start, header_start = [], 0, 0, 0
+    for i, char in enumerate(text):
+        if char == "{":
+            if depth == 0:
+                header_start = max(text.rfind(";", 0, i), text.rfind("}", 0, i)) + 1
+                start = i + 1
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                blocks.append((" ".join(text[header_start : start - 1].split()), text[start:i]))
+    return blocks
+
+
+def nginx_top_level(body: str) -> str:
+    """A block's own directives, without the blocks nested in it."""
+    out, depth = [], 0
+    for char in re.sub(r"#[^\n]*", "", body):
+        depth += char == "{"
+        if depth == 0:
+            out.append(char)
+        depth -= char == "}"
+    return "".join(out)
+
+
+def nginx_http() -> str:
+    (http,) = [body for header, body in nginx_children(NGINX_CONF.read_text()) if header == "http"]
+    return http
+
+
 def nginx_servers() -> list[str]:
-    """The text of each `server { ... }` block (they nest `location { }` blocks one level deep)."""
-    text = NGINX_CONF.read_text()
-    return re.findall(r"\n\s*server\s*\{((?:[^{}]|\{[^{}]*\})*)\}", text)
+    """The text of each `server { ... }` block."""
+    return [body for header, body in nginx_children(nginx_http()) if header == "server"]
+
+
+def nginx_public_server() -> str:
+    (public,) = [s for s in nginx_servers() if re.search(r"proxy_pass\s+http://rasa\b", s)]
+    return public
+
+
+def nginx_locations(server: str) -> dict[str, str]:
+    """`location` blocks of a server by what they match: "= /chat", "/widget/", ..."""
+    return {header.removeprefix("location ").strip(): body for header, body in nginx_children(server)}
 
 
 # --- tests ----------------------------------------------------------------------
@@ -299,17 +350,48 @@ def test_the_example_env_file_feeds_the_compose_file_and_nothing_else() -> None:
     # Anything else it sets goes into a bot container under the same name, so must be read.
     app_names = set().union(*(service_env(s) for s in app_services().values()))
     assert all(is_read(name) for name in set(example) & app_names)
-    for name in ("POSTGRES_PASSWORD", "WEB_SESSION_SECRET", "TWILIO_AUTH_TOKEN", "SENDER_ID_SECRET"):
+    for name in COMPOSE_SECRETS:
         assert example[name].startswith("replace-with"), f"example.env must hold a placeholder for {name}"
+    # Optional, off when empty; SMS_PUBLIC_URL is required (compose stops while it is empty).
+    for name in ("RASA_TOKEN", "REST_TOKEN", "SMS_PUBLIC_URL"):
+        assert example[name] == "", f"example.env: {name} must be listed, empty"
+    assert "SMS_PUBLIC_URL" in required
+
+
+# Every secret compose needs, in example.env with a placeholder.
+COMPOSE_SECRETS = (
+    "POSTGRES_PASSWORD",
+    "BOT_DB_OWNER_PASSWORD",
+    "BOT_DB_PASSWORD",
+    "REDIS_PASSWORD",
+    "ACTION_SERVER_TOKEN",
+    "WEB_SESSION_SECRET",
+    "TWILIO_AUTH_TOKEN",
+    "SENDER_ID_SECRET",
+)
 
 
 def test_the_secret_template_holds_placeholders_and_matches_its_kubectl_command() -> None:
     values = secret_template()
     assert all("REPLACE" in value for value in values.values()), "the Secret template must hold no real value"
-    in_command = set(re.findall(r"--from-literal=(\w+)=", SECRET_TEMPLATE.read_text()))
-    assert in_command == set(values), "the kubectl create secret command and the template list different keys"
-    for key in ("DATABASE_URL", "TRACKER_DATABASE_URL", "REDIS_URL", "WEB_SESSION_SECRET"):
-        assert key in values
+    text = SECRET_TEMPLATE.read_text()
+    in_command = set(re.findall(r"--from-literal=(\w+)=", text))
+    assert in_command == set(values), "the kubectl create secret commands and the template list different keys"
+    app = secret_templates()[APP_SECRET]
+    for key in (
+        "DATABASE_URL",
+        "TRACKER_DATABASE_URL",
+        "REDIS_URL",
+        "WEB_SESSION_SECRET",
+        "TWILIO_AUTH_TOKEN",
+        "SENDER_ID_SECRET",
+        "ACTION_SERVER_TOKEN",
+    ):
+        assert key in app, f"{APP_SECRET} lacks {key}"
+    assert set(secret_templates()[MIGRATION_SECRET]) == {"MIGRATION_DATABASE_URL", "MIGRATION_TRACKER_DATABASE_URL"}
+    # The optional tokens are documented there (setting them turns an API on, so no placeholder).
+    for key in ("RASA_TOKEN", "REST_TOKEN"):
+        assert re.search(rf"^#\s+{key}\b", text, re.M), f"secret.example.yaml must describe the optional {key}"
     # Secrets never sit in the ConfigMap or the compose file in clear.
     assert not set(values) & set(configmap())
 
@@ -321,11 +403,12 @@ def test_secret_and_config_references_exist() -> None:
                 if "configMapRef" in source:
                     assert source["configMapRef"]["name"] == "bot-config"
                 if "secretRef" in source:
-                    assert source["secretRef"]["name"] == "bot-secrets"
+                    assert source["secretRef"]["name"] == APP_SECRET, "only the servers' Secret is mounted whole"
             for item in container.get("env", []):
                 ref = item.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
-                    assert ref["name"] == "bot-secrets" and ref["key"] in secret_template(), item
+                    assert ref["key"] in secret_templates().get(ref["name"], {}), item
+                    assert ref["key"] == item["name"], item
 
 
 # `python -m bot <command>`: every command the files run is one bot/cli.py accepts.
@@ -424,11 +507,15 @@ def test_compose_ports_and_urls_agree() -> None:
     services = compose()["services"]
     for name in compose_servers("rasa-server"):
         env = service_env(services[name])
-        assert f":{env['BOT_PORT']}/" in " ".join(services[name]["healthcheck"]["test"])
+        assert f":{env['BOT_PORT']}/health" in " ".join(services[name]["healthcheck"]["test"])
         action_url = urlparse(env["ACTION_SERVER_URL"])
         assert action_url.hostname == "nginx" and action_url.path == "/webhook"
         internal = [s for s in nginx_servers() if re.search(rf"listen\s+{action_url.port};", s)]
-        assert internal and "proxy_pass http://actions;" in internal[0], "ACTION_SERVER_URL must reach the actions"
+        assert internal, "ACTION_SERVER_URL must reach nginx's internal server"
+        locations = nginx_locations(internal[0])
+        assert "proxy_pass http://actions/webhook;" in locations["= /webhook"], (
+            "ACTION_SERVER_URL must reach the actions"
+        )
     for name in compose_servers("action-server"):
         env = service_env(services[name])
         assert f":{env['ACTIONS_PORT']}/health" in " ".join(services[name]["healthcheck"]["test"])
@@ -438,12 +525,14 @@ def test_compose_ports_and_urls_agree() -> None:
 
 
 def test_kubernetes_ports_probes_and_urls_agree() -> None:
-    for deployment, setting, probe_path in (("rasa", "BOT_PORT", "/"), ("actions", "ACTIONS_PORT", "/health")):
+    for deployment, setting, probe_path in (("rasa", "BOT_PORT", "/health"), ("actions", "ACTIONS_PORT", "/health")):
         (container,) = pod_spec(k8s("Deployment", deployment))["containers"]
         (port,) = container["ports"]
         assert port["containerPort"] == int(configmap()[setting]), f"{deployment} containerPort vs {setting}"
-        probe = container["readinessProbe"]["httpGet"]
-        assert probe["path"] == probe_path and probe["port"] in (port["name"], port["containerPort"])
+        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+            if kind in container:
+                probe = container[kind]["httpGet"]
+                assert probe["path"] == probe_path and probe["port"] in (port["name"], port["containerPort"]), kind
         service = k8s("Service", deployment)
         (service_port,) = service["spec"]["ports"]
         assert service_port["targetPort"] in (port["name"], port["containerPort"])
@@ -475,35 +564,293 @@ def test_pods_run_as_the_images_unprivileged_user() -> None:
 
 # The public surface: the same paths through nginx and the Ingress, and they exist.
 
-PUBLIC_PATHS = {"/webhooks/", "/chat", "/widget.js", "/widget.css"}
+# What the Rasa servers serve to the public, and the methods: the widget (demo page,
+# script, stylesheet, iframe pages), its two webhooks, the SMS webhook, /health.
+PUBLIC_PATHS = {
+    "= /chat": {"GET"},
+    "= /widget.js": {"GET"},
+    "= /widget.css": {"GET"},
+    "/widget/": {"GET"},
+    "= /webhooks/web/session": {"POST", "OPTIONS"},
+    "= /webhooks/web/webhook": {"POST", "OPTIONS"},
+    "= /webhooks/sms/webhook": {"POST"},
+    "= /health": {"GET"},
+}
+# Never routed: Rasa's HTTP API and the REST channel.
+PRIVATE_PATHS = ("/", "/version", "/status", "/model/parse", "/conversations/x/tracker", "/webhooks/rest/webhook")
 
 
-def test_nginx_and_the_ingress_expose_the_same_public_paths() -> None:
-    public = next(s for s in nginx_servers() if "proxy_pass http://rasa;" in s)
-    locations = re.findall(r"location\s+(=\s*)?(\S+)\s*\{([^}]*)\}", public)
-    proxied = {path for _, path, body in locations if "proxy_pass http://rasa;" in body}
-    assert proxied == PUBLIC_PATHS
-    ingress = k8s("Ingress", "bot")
-    assert ingress["spec"]["ingressClassName"] == "nginx"
-    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
-    assert {p["path"] + ("/" if p["pathType"] == "Prefix" else "") for p in paths} == PUBLIC_PATHS
-    rasa_ports = {p["name"] for p in k8s("Service", "rasa")["spec"]["ports"]}
-    assert all(p["backend"]["service"]["name"] == "rasa" for p in paths)
-    assert all(p["backend"]["service"]["port"]["name"] in rasa_ports for p in paths)
+def nginx_route(path: str) -> str | None:
+    """The proxied location that nginx would use for `path`, as nginx matches (exact, then longest prefix)."""
+    public = {match: body for match, body in nginx_locations(nginx_public_server()).items() if "proxy_pass" in body}
+    if f"= {path}" in public:
+        return f"= {path}"
+    prefixes = [m for m in public if not m.startswith(("=", "~")) and path.startswith(m)]
+    return max(prefixes, key=len) if prefixes else None
+
+
+def test_nginx_proxies_exactly_the_public_paths_and_404s_the_rest() -> None:
+    locations = nginx_locations(nginx_public_server())
+    proxied = {match: body for match, body in locations.items() if "proxy_pass" in body}
+    assert set(proxied) == set(PUBLIC_PATHS)
+    for match, body in proxied.items():
+        path = match.removeprefix("= ")
+        # The URI in proxy_pass replaces the normalised request path: Rasa only ever sees this path.
+        assert re.search(rf"proxy_pass\s+http://rasa{re.escape(path)};", body), f"location {match}: {body}"
+        methods = re.search(r"limit_except\s+([A-Z ]+?)\s*\{\s*deny\s+all;\s*\}", body)
+        assert methods and set(methods[1].split()) == PUBLIC_PATHS[match], f"location {match}: methods"
+    assert re.fullmatch(r"\s*return\s+404;\s*", locations["/"]), "every other path must be 404"
+    assert set(locations) - set(proxied) <= {"/", "= /nginx-health"}
+    for path in PRIVATE_PATHS:
+        assert nginx_route(path) is None, f"{path} must not be proxied"
+
+
+def test_the_ingress_routes_exactly_the_public_paths() -> None:
+    routed: dict[str, str] = {}
+    for name in ("bot", "bot-webhooks"):
+        ingress = k8s("Ingress", name)
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["spec"]["tls"], f"Ingress {name} must be TLS"
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                match = {"Exact": "= ", "Prefix": ""}[path["pathType"]] + path["path"]
+                routed[match] = name
+                assert path["backend"]["service"]["name"] == "rasa"
+                assert path["backend"]["service"]["port"]["name"] in {
+                    p["name"] for p in k8s("Service", "rasa")["spec"]["ports"]
+                }
+    assert set(routed) == set(PUBLIC_PATHS), "the Ingress and nginx expose different paths"
+    assert {m for m, name in routed.items() if name == "bot-webhooks"} == {m for m in PUBLIC_PATHS if "/webhooks/" in m}
     web_channel = (ROOT / "bot" / "channels" / "web.py").read_text()
-    for path in ("/chat", "/widget.js", "/widget.css", "/webhooks/web/"):
-        assert f'"{path}' in web_channel, f"the web channel no longer serves {path}"
+    for path in ("/chat", "/widget.js", "/widget.css", "/health", "/webhooks/web/session", "/webhooks/web/webhook"):
+        assert f'"{path}"' in web_channel, f"the web channel no longer serves {path}"
 
 
 def test_nginx_passes_the_client_address_and_limits_requests() -> None:
-    public = next(s for s in nginx_servers() if "proxy_pass http://rasa;" in s)
+    public = nginx_top_level(nginx_public_server())
     assert re.search(r"client_max_body_size\s+1m;", public)
     assert re.search(r"proxy_set_header\s+X-Real-IP\s+\$remote_addr;", public)
-    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$", public)
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$remote_addr;", public)
     for timeout in ("proxy_connect_timeout", "proxy_send_timeout", "proxy_read_timeout"):
         assert re.search(rf"{timeout}\s+\d+s;", public), timeout
-    ingress = k8s("Ingress", "bot")["metadata"]["annotations"]
-    assert ingress["nginx.ingress.kubernetes.io/proxy-body-size"] == "1m"
+    # proxy_set_header is inherited only by blocks that set none of their own.
+    for match, body in nginx_locations(nginx_public_server()).items():
+        assert "proxy_set_header" not in body, f"location {match} would drop the server's proxy_set_header"
+    for name in ("bot", "bot-webhooks"):
+        assert k8s("Ingress", name)["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "1m"
+
+
+def test_no_client_header_chooses_a_replica() -> None:
+    text = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text())
+    # No routing on anything the client sends (the old test hook `map $http_x_replica`).
+    assert not re.search(r"\$http_", text), "nginx must not route or vary on a client header"
+    assert re.search(r'proxy_set_header\s+X-Replica\s+"";', nginx_top_level(nginx_public_server())), "strip X-Replica"
+    assert re.findall(r"proxy_pass\s+http://(\w+)", text) and all(
+        upstream in {"rasa", "actions"} for upstream in re.findall(r"proxy_pass\s+http://(\w+)", text)
+    ), "every proxy_pass goes to a round-robin upstream"
+    assert "x-upstream" not in text.lower(), "which replica answered is logged, not told to clients"
+    for path in (ROOT / "scripts" / "cluster.sh", COMPOSE, *K8S.glob("*.yaml")):
+        assert "x-replica" not in re.sub(r"#[^\n]*", "", path.read_text()).lower(), path.name
+
+
+def test_nginx_sends_the_security_headers_on_every_response() -> None:
+    public = nginx_top_level(nginx_public_server())
+    headers = dict(re.findall(r"add_header\s+([\w-]+)\s+(\S+|\"[^\"]*\")\s+always;", public))
+    assert headers.get("X-Content-Type-Options") == '"nosniff"'
+    assert headers.get("Referrer-Policy") == '"no-referrer"'
+    assert len(re.findall(r"add_header", public)) == len(headers), "every add_header must have `always`"
+    # A location with an add_header of its own would drop all of these.
+    for match, body in nginx_locations(nginx_public_server()).items():
+        assert "add_header" not in body, f"location {match} would drop the server's security headers"
+    maps = dict(nginx_children(nginx_http()))
+    # Cache-Control: no-store on the webhooks.
+    variable = headers["Cache-Control"].lstrip("$")
+    (cache,) = [body for header, body in maps.items() if header.startswith("map $uri ") and header.endswith(variable)]
+    assert re.search(r'~\^/webhooks/\s+"no-store";', cache)
+    # HSTS only over TLS: keyed on the scheme, empty (no header) otherwise.
+    variable = headers["Strict-Transport-Security"].lstrip("$")
+    (hsts,) = [body for header, body in maps.items() if header == f"map $scheme ${variable}"]
+    assert re.search(r'https\s+"max-age=\d{8,}[^"]*";', hsts) and re.search(r'default\s+"";', hsts)
+    # The Rasa server's own copies are hidden, so each header is sent once.
+    for name in ("X-Content-Type-Options", "Referrer-Policy", "Cache-Control", "Strict-Transport-Security"):
+        assert re.search(rf"proxy_hide_header\s+{name};", public), name
+
+
+def test_the_ingress_sends_the_security_headers() -> None:
+    allowed_headers = re.search(r"global-allowed-response-headers:\s*\"([^\"]+)\"", (K8S / "ingress.yaml").read_text())
+    assert allowed_headers, "ingress.yaml must say which headers the controller must allow"
+    allowed = set(allowed_headers[1].split(","))
+    for name, want_no_store in (("bot", False), ("bot-webhooks", True)):
+        annotations = k8s("Ingress", name)["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+        namespace, configmap_name = annotations["nginx.ingress.kubernetes.io/custom-headers"].split("/")
+        assert namespace == yaml.safe_load((K8S / "kustomization.yaml").read_text())["namespace"]
+        headers = k8s("ConfigMap", configmap_name)["data"]
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
+        assert re.fullmatch(r"max-age=\d{8,}.*", headers["Strict-Transport-Security"])
+        assert (headers.get("Cache-Control") == "no-store") is want_no_store, name
+        assert set(headers) <= allowed
+
+
+def test_the_cluster_runs_the_production_nginx_configuration() -> None:
+    # scripts/cluster.sh renders deploy/nginx/nginx.conf (addresses only) instead of
+    # writing a configuration of its own, so `make cluster` tests what is deployed.
+    script = re.sub(r"#[^\n]*", "", CLUSTER_SCRIPT.read_text())
+    assert 'NGINX_TEMPLATE="$ROOT/deploy/nginx/nginx.conf"' in script
+    for directive in ("proxy_pass", "upstream ", "location ", "add_header", "listen "):
+        assert directive not in script.replace('"listen ', ""), f"cluster.sh writes nginx configuration: {directive}"
+    replaced = re.findall(r'"(server [\w.-]+:\d+ |listen \d+;)" "', script)
+    text = NGINX_CONF.read_text()
+    assert len(replaced) == 6 and all(text.count(old) == 1 for old in replaced), replaced
+
+
+# Who reaches what: loopback by default, every interface in containers, fenced by networks.
+
+
+def test_containers_listen_on_every_interface_and_run_in_production() -> None:
+    assert configmap()["BOT_ENV"] == "production"
+    assert configmap()["BOT_HOST"] == "0.0.0.0" and configmap()["ACTIONS_HOST"] == "0.0.0.0"
+    for name in compose_servers("rasa-server"):
+        assert service_env(app_services()[name])["BOT_HOST"] == "0.0.0.0", name
+    for name in compose_servers("action-server"):
+        assert service_env(app_services()[name])["ACTIONS_HOST"] == "0.0.0.0", name
+    for name, service in app_services().items():
+        assert service_env(service)["BOT_ENV"] == "production", name
+    # The loopback cluster leaves BOT_HOST and ACTIONS_HOST at their default, 127.0.0.1.
+    script = re.sub(r"#[^\n]*", "", CLUSTER_SCRIPT.read_text())
+    assert "BOT_HOST" not in script and "ACTIONS_HOST" not in script and "0.0.0.0" not in script
+
+
+def test_the_network_policy_admits_only_the_ingress_controller_and_rasa() -> None:
+    policies = {d["metadata"]["name"]: d["spec"] for d in k8s_resources() if d["kind"] == "NetworkPolicy"}
+    deny = [p for p in policies.values() if p["podSelector"] == {} and p["policyTypes"] == ["Ingress"]]
+    assert deny and not any(p.get("ingress") for p in deny), "a default-deny policy for every pod"
+
+    def labels(deployment: str) -> dict[str, str]:
+        return k8s("Deployment", deployment)["spec"]["template"]["metadata"]["labels"]
+
+    def port_ok(port: dict, deployment: str) -> bool:
+        (container_port,) = pod_spec(k8s("Deployment", deployment))["containers"][0]["ports"]
+        return port["port"] in (container_port["name"], container_port["containerPort"])
+
+    for deployment in ("rasa", "actions"):
+        selecting = [
+            p
+            for p in policies.values()
+            if p["podSelector"] and p["podSelector"]["matchLabels"].items() <= labels(deployment).items()
+        ]
+        assert selecting, f"no NetworkPolicy selects the {deployment} pods"
+        for policy in selecting:
+            for rule in policy.get("ingress", []):
+                assert rule.get("ports") and all(port_ok(p, deployment) for p in rule["ports"]), policy
+                assert rule.get("from"), f"{deployment}: a rule without `from` admits everyone"
+                for peer in rule["from"]:
+                    assert "ipBlock" not in peer, policy
+                    if deployment == "actions":
+                        # Only the Rasa pods of this namespace.
+                        assert set(peer) == {"podSelector"}, peer
+                        assert peer["podSelector"]["matchLabels"].items() <= labels("rasa").items(), peer
+                    else:
+                        # Only the ingress controller's pods, in their namespace.
+                        assert set(peer) == {"namespaceSelector", "podSelector"}, peer
+                        assert peer["namespaceSelector"]["matchLabels"] == {
+                            "kubernetes.io/metadata.name": "ingress-nginx"
+                        }
+
+
+def test_compose_networks_keep_the_action_servers_behind_nginx() -> None:
+    services = compose()["services"]
+    networks = compose()["networks"]
+
+    def on(service: str) -> set[str]:
+        return set(services[service].get("networks") or ["default"])
+
+    published = [name for name, service in services.items() if service.get("ports")]
+    assert published == ["nginx"], "only nginx is published"
+    assert services["nginx"]["ports"] == ["8080:8080"], "nginx's internal actions port is never published"
+    for action in compose_servers("action-server"):
+        neighbours = {name for name in services if name != action and on(name) & on(action)}
+        assert neighbours <= {"nginx", "postgres", *compose_servers("action-server")}, (action, neighbours)
+        assert all(networks[n].get("internal") for n in on(action)), "the action servers' networks are internal"
+    for rasa in compose_servers("rasa-server"):
+        assert on(rasa) & on("nginx") and on(rasa) & on("postgres") and on(rasa) & on("redis"), rasa
+    for store in ("postgres", "redis"):
+        assert all(networks[n].get("internal") for n in on(store)), store
+
+
+# PostgreSQL: the servers use an application role; only `migrate` uses the owner.
+
+APP_ROLE, OWNER_ROLE = "bot", "bot_owner"
+
+
+def url_user(url: str) -> str | None:
+    return urlparse(url.replace("+psycopg2", "")).username
+
+
+def test_compose_servers_use_the_application_role_and_only_migrate_the_owner() -> None:
+    services = compose()["services"]
+    for name, service in app_services().items():
+        env = service_env(service)
+        assert url_user(env["DATABASE_URL"]) == APP_ROLE, name
+        if "TRACKER_DATABASE_URL" in env:
+            assert url_user(env["TRACKER_DATABASE_URL"]) == APP_ROLE, name
+        migration = {k: v for k, v in env.items() if k.startswith("MIGRATION_")}
+        if name == "init":
+            assert {url_user(v) for v in migration.values()} == {OWNER_ROLE}
+            assert set(migration) == {"MIGRATION_DATABASE_URL", "MIGRATION_TRACKER_DATABASE_URL"}
+        else:
+            assert not migration, f"{name} must not get the owner role's URLs"
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_USER"] not in (APP_ROLE, OWNER_ROLE), "the image's superuser is neither role"
+    sql = POSTGRES_INIT.read_text()
+    for role in (APP_ROLE, OWNER_ROLE):
+        (create,) = re.findall(rf"^CREATE ROLE {role} (.*);$", sql, re.M)
+        assert {"LOGIN", "NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"} <= set(create.split()), role
+    for database in ("bot", "conversations"):
+        assert re.search(rf"^CREATE DATABASE {database} OWNER {OWNER_ROLE};$", sql, re.M), database
+    assert "\\getenv" in sql and not re.search(r"PASSWORD '", sql), "passwords come from the environment"
+    mounted = services["postgres"]["volumes"]
+    assert any(v.startswith("./postgres/create-databases.sql:/docker-entrypoint-initdb.d/") for v in mounted)
+
+
+def test_kubernetes_servers_use_the_application_role_and_only_the_job_the_owner() -> None:
+    app, migration = secret_templates()[APP_SECRET], secret_templates()[MIGRATION_SECRET]
+    assert url_user(app["DATABASE_URL"]) == url_user(app["TRACKER_DATABASE_URL"]) == APP_ROLE
+    assert {url_user(v) for v in migration.values()} == {OWNER_ROLE}
+    for workload in workloads():
+        names = {
+            item["valueFrom"]["secretKeyRef"]["name"]
+            for container in pod_spec(workload)["containers"]
+            for item in container.get("env", [])
+            if "secretKeyRef" in item.get("valueFrom", {})
+        }
+        if workload["metadata"]["name"] == "bot-migrate":
+            (container,) = pod_spec(workload)["containers"]
+            env = {item["name"] for item in container["env"]}
+            assert {"DATABASE_URL", "TRACKER_DATABASE_URL", *migration} <= env
+        else:
+            assert MIGRATION_SECRET not in names, f"{workload['metadata']['name']} must not get the owner role"
+
+
+# Redis requires a password, and the action servers a token, everywhere.
+
+
+def test_redis_requires_a_password() -> None:
+    for name in compose_servers("rasa-server"):
+        assert re.fullmatch(r"redis://:<REDIS_PASSWORD>@redis:6379/\d+", service_env(app_services()[name])["REDIS_URL"])
+    redis = compose()["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "requirepass $$REDIS_PASSWORD" in command and "--requirepass" not in command, "password on stdin, not argv"
+    assert "REDISCLI_AUTH" in " ".join(redis["healthcheck"]["test"])
+    assert urlparse(secret_templates()[APP_SECRET]["REDIS_URL"]).password
+
+
+def test_the_action_servers_and_rasa_share_a_token() -> None:
+    for name in compose_servers("rasa-server") + compose_servers("action-server"):
+        assert service_env(app_services()[name])["ACTION_SERVER_TOKEN"] == "<ACTION_SERVER_TOKEN>", name
+    (container,) = pod_spec(k8s("Deployment", "actions"))["containers"]
+    assert {item["name"] for item in container["env"]} == {"DATABASE_URL", "ACTION_SERVER_TOKEN"}
+    assert "ACTION_SERVER_TOKEN" in secret_templates()[APP_SECRET]  # Rasa mounts the whole Secret
 
 
 # The image: Python 3.10, locked dependencies, model built in, no secrets, not root.

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 ASK_PREFIX = "ask_"
 SITE_TOPIC = "symptoms_by_site"
 GENERAL_SYMPTOMS = "general_symptoms"
+SYMPTOM_TOPICS = (GENERAL_SYMPTOMS, "symptoms_by_site")
 MAX_ANSWERS = 2  # a message asking more gets the first two; the buttons offer the rest
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 Run = Callable[..., Awaitable[list[EventType]]]
@@ -54,8 +56,48 @@ def names(values: Any) -> list[str]:
     return [v for v in values if name_or_none(v)] if isinstance(values, list) else []
 
 
+def known_cancer_type(tracker: Tracker) -> str | None:
+    found = next((t for t in tracker.get_latest_entity_values("cancer_type") if known(t, "cancer_type")), None)
+    return found or known(tracker.get_slot("cancer_type"), "cancer_type")
+
+
 def latest_site(tracker: Tracker) -> str | None:
     return next((s for s in tracker.get_latest_entity_values("body_site") if known(s, "body_site")), None)
+
+
+def person_of(tracker: Tracker) -> str | None:
+    """Whom the conversation is about, if the patient named someone else ("my mom")."""
+    return known(tracker.get_slot("person"), "person")
+
+
+def context_site(tracker: Tracker) -> str | None:
+    """The site named in this message, else the one named earlier in the conversation."""
+    return latest_site(tracker) or known(tracker.get_slot("body_site"), "body_site")
+
+
+ACKNOWLEDGE_EVERY = 3  # user turns: an acknowledgement is said at most once in this many
+
+
+def acknowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """One short sentence naming the feeling, before the reply (never a safety reply's)."""
+    feeling = name_or_none(tracker.latest_message.get("feeling"))
+    if feeling in messages.ACKNOWLEDGEMENTS and not acknowledged_recently(tracker):
+        dispatcher.utter_message(text=messages.ACKNOWLEDGEMENTS[feeling], json_message={"kind": "acknowledgement"})
+
+
+def acknowledged_recently(tracker: Tracker) -> bool:
+    """Whether one of the last ACKNOWLEDGE_EVERY - 1 replies already began with an acknowledgement."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users >= ACKNOWLEDGE_EVERY:
+                return False
+        elif event.get("event") == "bot" and ((event.get("data") or {}).get("custom") or {}).get("kind") == (
+            "acknowledgement"
+        ):
+            return True
+    return False
 
 
 def intent_of(tracker: Tracker) -> str:
@@ -145,9 +187,10 @@ class ActionAnswer(UsesStores, Action):
         site = latest_site(tracker)
         answers: list[Answer] = []
         for name in asked[:MAX_ANSWERS] if intent in asked else [intent]:
-            answer = self._find(name.removeprefix(ASK_PREFIX), site)
-            if answer is not None and answer not in answers:
-                answers.append(answer)
+            for answer in self._find_in_context(name.removeprefix(ASK_PREFIX), site, tracker):
+                if answer not in answers:
+                    answers.append(answer)
+        answers = answers[:MAX_ANSWERS]
         if not answers:
             log.warning("No knowledge-base answer for intent %r (site %r)", intent, site)
             dispatcher.utter_message(text=messages.fill(messages.NO_ANSWER))
@@ -157,8 +200,9 @@ class ActionAnswer(UsesStores, Action):
     def send(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, answers: list[Answer], site: str | None = None
     ) -> list[EventType]:
+        acknowledge(dispatcher, tracker)
         for answer in answers:
-            dispatcher.utter_message(**render(answer))
+            dispatcher.utter_message(**render(answer, person_of(tracker), known_cancer_type(tracker)))
             self.insights.answered(answer.topic, answer.site, tracker.get_latest_input_channel())
         offered = also_asked(tracker.latest_message, answers)
         if offered:
@@ -167,9 +211,20 @@ class ActionAnswer(UsesStores, Action):
                 buttons=[button(t) for t in offered],
                 json_message={"kind": "clarify", "topics": offered},
             )
-        dispatcher.utter_message(text=messages.FEEDBACK_PROMPT, buttons=FEEDBACK_BUTTONS)
         last = answers[-1]
-        return [SlotSet("last_topic", last.topic), SlotSet("body_site", last.site or site)]
+        return [SlotSet("last_topic", last.topic), SlotSet("body_site", last.site or site or context_site(tracker))]
+
+    def _find_in_context(self, topic: str, site: str | None, tracker: Tracker) -> list[Answer]:
+        """The answers for `topic`. A general symptoms question with a site, named now or earlier
+        ("spread to his liver", then "what symptoms will he have"), gets that site's sentence
+        first, then the general symptoms; so does a site question whose site was named earlier."""
+        if topic in SYMPTOM_TOPICS and (topic == GENERAL_SYMPTOMS or site is None):
+            remembered = site or context_site(tracker)
+            by_site = remembered and self.kb.answer(SITE_TOPIC, remembered)
+            if by_site:
+                return [a for a in (by_site, self.kb.answer(GENERAL_SYMPTOMS)) if a is not None]
+        answer = self._find(topic, site)
+        return [answer] if answer is not None else []
 
     def _find(self, topic: str, site: str | None) -> Answer | None:
         if topic == SITE_TOPIC:
@@ -179,14 +234,20 @@ class ActionAnswer(UsesStores, Action):
         return self.kb.answer(topic)
 
 
-FEEDBACK_BUTTONS = [
-    {"title": messages.FEEDBACK_YES, "payload": "/feedback_helpful"},
-    {"title": messages.FEEDBACK_NO, "payload": "/feedback_unhelpful"},
-]
+def feedback_controls(topic: str) -> list[dict[str, str]]:
+    """👍 / 👎 for one answer, carried in its custom data: the widget shows them on the bubble."""
+    return [
+        {"title": title, "label": label, "payload": f"/{intent}" + json.dumps({"topic": topic})}
+        for (title, label), intent in (
+            (messages.FEEDBACK_HELPFUL, "feedback_helpful"),
+            (messages.FEEDBACK_UNHELPFUL, "feedback_unhelpful"),
+        )
+    ]
 
 
 class ActionTellMeMore(ActionAnswer):
-    """ "Tell me more": continue the last topic with its first follow-up."""
+    """ "Tell me more", "why?", "how?": continue the last topic with its first follow-up.
+    "Which ones?" after a topic whose list the article leaves out: that topic's gap note."""
 
     def name(self) -> str:
         return "action_tell_me_more"
@@ -194,6 +255,15 @@ class ActionTellMeMore(ActionAnswer):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         last = name_or_none(tracker.get_slot("last_topic"))
         current = last and self._find(last, known(tracker.get_slot("body_site"), "body_site"))
+        if current and current.gap and intent_of(tracker) == "which_ones":
+            person = person_of(tracker)
+            text = "\n\n".join([messages.gap_note(current.gap, person), messages.disclaimer(person=person)])
+            dispatcher.utter_message(
+                text=text,
+                buttons=[button(key) for key in current.followups[:4]],
+                json_message={"kind": "gap", "topic": current.topic, "source": current.source.as_dict()},
+            )
+            return []
         if not current or not current.followups:
             dispatcher.utter_message(text=messages.fill(messages.MORE_WHAT), buttons=starter_buttons())
             return []
@@ -206,17 +276,52 @@ class ActionTellMeMore(ActionAnswer):
 
 
 class ActionFeedback(UsesStores, Action):
-    """Store "Was this helpful?" for the last topic (never who said it)."""
+    """Store 👍 / 👎 for the answer it was given on (else the last topic); never who said it."""
 
     def name(self) -> str:
         return "action_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         helpful = intent_of(tracker) == "feedback_helpful"
-        topic = name_or_none(tracker.get_slot("last_topic"))
+        given = next(tracker.get_latest_entity_values("topic"), None)
+        topic = given if given in messages.TOPIC_LABELS else name_or_none(tracker.get_slot("last_topic"))
         self.insights.feedback(topic, helpful, tracker.get_latest_input_channel())
-        dispatcher.utter_message(text=messages.FEEDBACK_THANKS if helpful else messages.fill(messages.FEEDBACK_SORRY))
+        sorry = messages.fill(messages.FEEDBACK_SORRY, person=person_of(tracker))
+        dispatcher.utter_message(text=messages.FEEDBACK_THANKS if helpful else sorry, json_message={"kind": "feedback"})
         return []
+
+
+class ActionSummary(Guarded, Action):
+    """The topics answered in this conversation, one line each (SMS: the SUMMARY keyword)."""
+
+    def name(self) -> str:
+        return "action_summary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        topics = answered_topics(tracker)[-messages.SUMMARY_MOST :]
+        if not topics:
+            dispatcher.utter_message(text=messages.fill(messages.SUMMARY_EMPTY), json_message={"kind": "summary"})
+            return []
+        lines = [messages.SUMMARY_INTRO, *(f"- {messages.TOPIC_LABELS[t]}" for t in topics)]
+        text = "\n".join(lines) + "\n" + messages.fill(messages.SUMMARY_END)
+        dispatcher.utter_message(text=text, json_message={"kind": "summary", "topics": topics})
+        return []
+
+
+def answered_topics(tracker: Tracker) -> list[str]:
+    """Each topic (or topic/site) answered in this conversation, once, in the order first answered."""
+    found: list[str] = []
+    for event in tracker.events:
+        custom = ((event.get("data") or {}).get("custom") or {}) if event.get("event") == "bot" else {}
+        topic, site = name_or_none(custom.get("topic")), custom.get("site")
+        key = (
+            f"{topic}/{site}"
+            if topic and isinstance(site, str) and f"{topic}/{site}" in messages.TOPIC_LABELS
+            else topic
+        )
+        if key in messages.TOPIC_LABELS and key not in found and custom.get("kind") is None:
+            found.append(key)
+    return found
 
 
 class ActionStartOver(Guarded, Action):
@@ -230,12 +335,15 @@ class ActionStartOver(Guarded, Action):
         return [Restarted()]
 
 
-def render(answer: Answer) -> dict[str, Any]:
-    """The reply for an answer: article text, gap note, disclaimer, buttons, source."""
+def render(answer: Answer, person: str | None = None, cancer_type: str | None = None) -> dict[str, Any]:
+    """The reply for an answer: article text, gap note, disclaimer, buttons, source.
+
+    The article's sentences never change; the fixed wording around them speaks of
+    `person`'s care team, and the gap note about spread names their `cancer_type`."""
     parts = [answer.text]
     if answer.gap:
-        parts.append(messages.GAP_NOTES[answer.gap])
-    parts.append(messages.disclaimer())
+        parts.append(messages.gap_note(answer.gap, person, cancer_type))
+    parts.append(messages.disclaimer(person=person))
     return {
         "text": "\n\n".join(parts),
         "buttons": [button(key) for key in answer.followups[:4]],
@@ -244,6 +352,7 @@ def render(answer: Answer) -> dict[str, Any]:
             "site": answer.site or None,
             "section": answer.section,
             "source": answer.source.as_dict(),
+            "feedback": feedback_controls(answer.topic),
         },
     }
 
@@ -275,8 +384,17 @@ class ActionRespond(UsesStores, Action):
         elif intent == "thank":
             dispatcher.utter_message(text=messages.THANK, json_message=kind)
         else:
-            dispatcher.utter_message(text=messages.GREET, buttons=starter_buttons(), json_message=kind)
+            takeaway = {"source": source.as_dict() if source else None, "questions": self.questions_to_ask()}
+            dispatcher.utter_message(
+                text=messages.GREET, buttons=starter_buttons(), json_message={**kind, "takeaway": takeaway}
+            )
         return []
+
+    def questions_to_ask(self) -> list[str]:
+        """The article's own "questions to ask" list, verbatim, for the widget's printable page."""
+        answer = self.kb.answer("questions_for_care_team")
+        lines = answer.text.splitlines() if answer else []
+        return [line.removeprefix("•").strip() for line in lines if line.startswith("•")]
 
 
 def starter_buttons() -> list[dict[str, str]]:
@@ -297,10 +415,16 @@ class FixedReply(UsesStores):
     def name(self) -> str:
         return self.action_name
 
+    def wording(self, tracker: Tracker) -> tuple[str, tuple[str, ...]]:
+        """The template and topic buttons for this message."""
+        return self.template, self.topics
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        template, topics = self.wording(tracker)
+        acknowledge(dispatcher, tracker)
         dispatcher.utter_message(
-            text=messages.fill(self.template),
-            buttons=[button(topic) for topic in self.topics],
+            text=messages.fill(template, person=person_of(tracker)),
+            buttons=[button(topic) for topic in topics],
             # What kind of reply this is, for the channels and `python -m bot.evaluation`.
             json_message={"kind": self.action_name.removeprefix("action_")},
         )
@@ -363,9 +487,24 @@ class ActionPersonalAdvice(FixedReply, Action):
     action_name, template = "action_personal_advice", messages.PERSONAL_ADVICE
     topics = messages.PERSONAL_ADVICE_TOPICS
 
+    def wording(self, tracker: Tracker) -> tuple[str, tuple[str, ...]]:
+        # "Is this the end?", "how long does she have": the kind reply about what lies ahead.
+        if tracker.latest_message.get("feeling") == "facing_the_end":
+            return messages.FACING_THE_END, messages.FACING_THE_END_TOPICS
+        return self.template, self.topics
+
 
 class ActionHandoff(FixedReply, Action):
+    """A person on the care team: "call now" in their hours; else when, and who to call meanwhile."""
+
     action_name, template = "action_handoff", messages.HANDOFF
+
+    def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    def wording(self, tracker: Tracker) -> tuple[str, tuple[str, ...]]:
+        return messages.handoff(self.clock()), self.topics
 
 
 class ActionOutOfScope(FixedReply, Action):
@@ -384,21 +523,24 @@ class ActionNotUnderstood(UsesStores, Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         self.record_unanswered(tracker, "not_understood")
+        person = person_of(tracker)
+        acknowledge(dispatcher, tracker)
         if previous_action(tracker) == self.name():
-            dispatcher.utter_message(text=messages.fill(messages.SECOND_MISS), json_message={"kind": "not_understood"})
+            text = messages.fill(messages.SECOND_MISS, person=person)
+            dispatcher.utter_message(text=text, json_message={"kind": "not_understood"})
             return []
         topics = closest_topics(tracker.latest_message)
         if topics:
             buttons = [button(t) for t in topics]
             buttons.append({"title": messages.SOMETHING_ELSE, "payload": "/handoff"})
             dispatcher.utter_message(
-                text=messages.fill(messages.CLARIFY),
+                text=messages.fill(messages.CLARIFY, person=person),
                 buttons=buttons,
                 json_message={"kind": "clarify", "topics": topics},
             )
         else:
             dispatcher.utter_message(
-                text=messages.fill(messages.NOT_UNDERSTOOD),
+                text=messages.fill(messages.NOT_UNDERSTOOD, person=person),
                 buttons=starter_buttons(),
                 json_message={"kind": "not_understood"},
             )

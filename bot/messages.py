@@ -8,31 +8,94 @@ None of it states a medical fact. Care-team contact details come from settings.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot import care_team
 from bot.settings import Settings, load_settings
 
+# Whose care team a reply speaks of. A message about someone else ("my mom", the
+# `person` entity) turns "your care team" into "her care team" for the rest of the
+# conversation: (their, them) for each person the vocabulary knows.
+SELF = ("your", "you")
+PEOPLE: dict[str, tuple[str, str]] = {
+    "mother": ("her", "her"),
+    "wife": ("her", "her"),
+    "daughter": ("her", "her"),
+    "sister": ("her", "her"),
+    "grandmother": ("her", "her"),
+    "aunt": ("her", "her"),
+    "father": ("his", "him"),
+    "husband": ("his", "him"),
+    "son": ("his", "him"),
+    "brother": ("his", "him"),
+    "grandfather": ("his", "him"),
+    "uncle": ("his", "him"),
+    "partner": ("their", "them"),
+    "friend": ("their", "them"),
+    "child": ("their", "them"),
+}
 
-def care_team_contact(settings: Settings | None = None) -> str:
+
+def pronouns(person: str | None) -> tuple[str, str]:
+    return PEOPLE.get(person or "", SELF)
+
+
+def care_team_contact(settings: Settings | None = None, person: str | None = None) -> str:
     settings = settings or load_settings()
-    hours = f" ({settings.care_team_hours})" if settings.care_team_hours else ""
-    return f"call your care team at {settings.care_team_phone}{hours}"
+    hours = f" ({opening_hours(settings)})" if settings.care_team_hours else ""
+    return f"call {pronouns(person)[0]} care team at {settings.care_team_phone}{hours}"
 
 
-def fill(template: str, settings: Settings | None = None) -> str:
-    """A template with the care-team contact and emergency number filled in."""
+def opening_hours(settings: Settings) -> str:
+    """CARE_TEAM_HOURS in words ("Monday to Friday, 8 AM to 5 PM")."""
+    try:
+        hours = care_team.from_settings(settings)
+    except ValueError:  # refused at start-up (bot/servers.py); never a crash in a reply
+        return settings.care_team_hours
+    return hours.describe() if hours else ""
+
+
+def handoff(now: datetime, settings: Settings | None = None) -> str:
+    """The hand-off template: "call now" inside the care team's hours; outside them, when the
+    line opens, the 24-hour number and the emergency number; without hours, the contact."""
     settings = settings or load_settings()
+    try:
+        hours = care_team.from_settings(settings)
+    except ValueError:
+        hours = None
+    if hours is None:
+        return HANDOFF
+    if hours.is_open(now):
+        return HANDOFF_OPEN.replace("{hours}", hours.describe())
+    closed = HANDOFF_CLOSED.replace("{opens}", care_team.when(hours.next_opening(now), now))
+    after = settings.care_team_after_hours.replace("{", "(").replace("}", ")")
+    return f"{closed} {after}".strip()
+
+
+def fill(template: str, settings: Settings | None = None, person: str | None = None) -> str:
+    """A template with the care-team contact, the emergency number and, for a message about
+    someone else, their pronouns ({their}, {Their}, {them}) filled in."""
+    settings = settings or load_settings()
+    their, them = pronouns(person)
     return template.format(
-        contact=care_team_contact(settings),
+        contact=care_team_contact(settings, person),
         emergency=settings.emergency_number,
         phone=settings.care_team_phone,
         urgent_phone=settings.care_team_urgent_phone,
+        their=their,
+        Their=their.capitalize(),
+        them=them,
     )
 
 
-def disclaimer(settings: Settings | None = None) -> str:
-    return (
-        "This is general information, not medical advice. Your care team can tell you "
-        f"what it means for you: {care_team_contact(settings)}."
-    )
+def disclaimer(settings: Settings | None = None, person: str | None = None) -> str:
+    return fill(DISCLAIMER, settings, person)
+
+
+DISCLAIMER = (
+    "This is general information, not medical advice. {Their} care team can tell you what it means for {them}: "
+    "{contact}."
+)
 
 
 def source_line(title: str, updated: str, reviewer: str) -> str:
@@ -43,21 +106,36 @@ def source_line(title: str, updated: str, reviewer: str) -> str:
 GAP_NOTES: dict[str, str] = {
     "tumor_markers": (
         "The article I answer from does not list which tumor markers are used. "
-        "Your care team can tell you which tests apply to you."
+        "{Their} care team can tell you which tests apply to {them}."
     ),
     "imaging_tests": (
         "The article I answer from does not list which imaging tests are used. "
-        "Your care team can tell you which scans apply to you."
+        "{Their} care team can tell you which scans apply to {them}."
     ),
     "spread_by_cancer_type": (
         "The article I answer from does not say where each type of cancer tends to spread. "
-        "Your care team can tell you what applies to your cancer."
+        "{Their} care team can tell you what applies to {their} cancer."
     ),
     "lymph_node_symptoms": (
         "The article I answer from does not describe symptoms specific to the lymph nodes. "
-        "Your care team can tell you what to look out for."
+        "{Their} care team can tell you what to look out for."
     ),
 }
+
+
+def gap_note(gap: str, person: str | None = None, cancer_type: str | None = None) -> str:
+    """The note said where the article announces a list it does not give; about spread, with
+    the cancer type the conversation named ("does not say where colon cancer tends to spread")."""
+    if gap == "spread_by_cancer_type" and cancer_type:
+        return fill(SPREAD_OF_TYPE.replace("{cancer_type}", cancer_type), person=person)
+    return fill(GAP_NOTES[gap], person=person)
+
+
+SPREAD_OF_TYPE = (
+    "The article I answer from does not say where {cancer_type} tends to spread. "
+    "{Their} care team can tell you what applies to {their} cancer."
+)
+
 
 # Button labels for follow-up questions, keyed by topic or "topic/site".
 TOPIC_LABELS: dict[str, str] = {
@@ -107,38 +185,49 @@ TOPIC_LABELS: dict[str, str] = {
 STARTER_TOPICS = ("what_is_metastatic_cancer", "general_symptoms", "treatment_goals", "coping")
 
 GREET = (
-    "Hello. I can answer questions about metastatic cancer (cancer that has spread) "
-    "from a medically reviewed article. I can't advise on your own situation, but I can "
-    "help you prepare for talking with your care team. What would you like to know?"
+    "Hello. I can answer questions about metastatic cancer (cancer that has spread). "
+    "My answers come from an article that doctors have checked. I can't advise on your own "
+    "case, but I can help you get ready to talk with your care team. What would you like to know?"
 )
 THANK = "You're welcome. Is there anything else you'd like to know?"
 GOODBYE = "Take care. If anything worries you, {contact}."
 BOT_CHALLENGE = (
-    "I'm an automated assistant, not a person. My answers come from a medically "
-    "reviewed article about metastatic cancer. To talk to a person, {contact}."
+    "I'm a computer program, not a person. My answers come from an article about metastatic "
+    "cancer that doctors have checked. To talk to a person, {contact}."
 )
 CAPABILITIES = (
-    "I can explain what metastatic cancer is, how cancer spreads, how it is diagnosed, "
-    "its symptoms, its treatment, and coping and support, using a medically reviewed "
-    "article. I can't give advice about your own situation: for that, {contact}."
+    "I can tell you what metastatic cancer is and how cancer spreads. I can tell you how it is "
+    "found, its signs, how it is treated, and ways to cope and find help. It all comes from an "
+    "article that doctors have checked. I can't give advice about your own case: for that, {contact}."
 )
 NOT_UNDERSTOOD = (
     "I'm sorry, I'm not sure I understood. I can only answer general questions about "
     "metastatic cancer. You can pick a topic below, or {contact}."
 )
 NO_ANSWER = "I'm sorry, I can't answer that right now. Please {contact}."
-FEEDBACK_PROMPT = "Was this helpful?"
-FEEDBACK_YES = "Yes"
-FEEDBACK_NO = "No"
+# 👍 / 👎 on each answer (the widget shows them on the bubble; SMS has none).
+FEEDBACK_HELPFUL = ("👍", "This helped")
+FEEDBACK_UNHELPFUL = ("👎", "This did not help")
 FEEDBACK_THANKS = "Thank you for telling me."
-FEEDBACK_SORRY = "Thank you for telling me. I'm sorry it didn't help. Your care team can help: {contact}."
+FEEDBACK_SORRY = "Thank you for telling me. I'm sorry it didn't help. {Their} care team can help: {contact}."
 MORE_WHAT = "What would you like to know more about? You can also {contact}."
 START_OVER = "Let's start over. What would you like to know? You can also {contact}."
 CLARIFY = "I'm not sure I understood. Did you mean one of these? You can also {contact}."
 SOMETHING_ELSE = "Something else"
 # After answering the first of two questions when the second was not clear.
 ALSO_ASKED = "You also asked something else. Was it one of these?"
-SECOND_MISS = "I'm sorry, I couldn't find an answer to that. The best people to ask are your care team: {contact}."
+SECOND_MISS = "I'm sorry, I couldn't find an answer to that. The best people to ask are {their} care team: {contact}."
+
+# One short sentence before the answer when a message carries bad news, fear, grief or
+# exhaustion (the `feeling` bot/nlp/feelings.py reads). At most once every few turns,
+# never before a safety reply, never instead of an answer.
+ACKNOWLEDGEMENTS: dict[str, str] = {
+    "bad_news": "I'm sorry you got this news. It is a lot to take in.",
+    "fear": "It makes sense to feel scared. You are not alone in this.",
+    "grief": "I'm so sorry. This is very hard.",
+    "exhaustion": "Caring for someone is hard work. It's OK to feel worn out.",
+    "facing_the_end": "I'm so sorry you are facing this.",
+}
 
 # Safety and routing. The emergency, urgent and crisis replies come first and alone,
 # and never name a diagnosis: they say that what was described needs help now.
@@ -236,11 +325,24 @@ def safety_calls(level: str, language: str = "en") -> list[dict[str, str]]:
 
 
 PERSONAL_ADVICE = (
-    "I can't advise on a personal situation: doses, medicines, results or what will happen to one "
-    "person are questions only your care team can answer, because they know your history. "
-    "Please {contact}. I can share what the article says in general:"
+    "I can't give advice about one person's case. Doses, medicines, test results and what will "
+    "happen next are questions for {their} care team, because they know {their} history. "
+    "Please {contact}. Here is what the article says in general:"
 )
+# "Is this the end?", "how long does she have": kindly, never a number, and where to talk about it.
+FACING_THE_END = (
+    "That is one of the hardest things to ask. No article can say how long one person will live. "
+    "{Their} care team knows {their} case and can talk with you about what lies ahead. A palliative "
+    "care team can help with that too. Please {contact}. Here is what the article says about living "
+    "with metastatic cancer and about palliative care:"
+)
+FACING_THE_END_TOPICS = ("living_long", "palliative_care", "coping")
 HANDOFF = "You can talk to a person on the care team: {contact}."
+HANDOFF_OPEN = "You can talk to a person on {their} care team now. Call {phone}. The line is open {hours}."
+HANDOFF_CLOSED = (
+    "The care team's line is closed now. It opens {opens}: call {phone} then. For an urgent problem "
+    "before then, call the 24-hour line: {urgent_phone}. In an emergency, call {emergency}."
+)
 OUT_OF_SCOPE = (
     "I can only answer questions about metastatic cancer from a medically reviewed article, so I "
     "can't help with that. For anything else, {contact}. Here are some things I can help with:"
@@ -258,9 +360,9 @@ OTHER_LANGUAGE: dict[str, str] = {
         "(I can only answer in English.)"
     ),
     "en": (
-        "I'm sorry, I can only answer in English, from a medically reviewed article about metastatic "
-        "cancer. Your care team can help in your language with an interpreter: {phone}. "
-        "In an emergency, call {emergency}."
+        "I'm sorry, I can only answer in English, from an article about metastatic cancer that "
+        "doctors have checked. Your care team can help in your language with an interpreter: "
+        "{phone}. In an emergency, call {emergency}."
     ),
 }
 
@@ -269,6 +371,12 @@ def other_language_reply(language: str) -> str:
     """The fixed reply to a message in another language, in that language where we have it."""
     return fill(OTHER_LANGUAGE.get(language, OTHER_LANGUAGE["en"]))
 
+
+# SUMMARY (SMS): the topics asked in this conversation, one line each.
+SUMMARY_INTRO = "You asked about:"
+SUMMARY_END = "Take these to your care team: {phone}."
+SUMMARY_EMPTY = "You haven't asked about a topic yet. Text a question any time. Care team: {phone}."
+SUMMARY_MOST = 8  # topics listed (the latest): three text segments at most
 
 # Website widget.
 WIDGET_DISCLAIMER = "General information, not medical advice."
@@ -279,7 +387,7 @@ WIDGET_OFFLINE = (
 
 # Text messages (SMS). Short: every character counts against three segments.
 SMS_PROGRAM = "Metastatic Cancer Questions"
-SMS_DISCLAIMER = "General info, not medical advice. Care team: {phone}."
+SMS_DISCLAIMER = "This is general info, not advice for you. Care team: {phone}."
 SMS_HELP = (
     SMS_PROGRAM + ": answers about metastatic cancer from a medically reviewed article. "
     "Care team: {phone}. Emergency: call {emergency}. Msg & data rates may apply. Reply STOP to opt out."

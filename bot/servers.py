@@ -23,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot import logs
+from bot import care_team, logs
 from bot.settings import DEVELOPMENT, PROJECT_ROOT, VAR_DIR, Settings, load_settings, require_secrets
 
 MODEL_DIR = PROJECT_ROOT / "models"
@@ -47,6 +47,10 @@ def prepare(settings: Settings, *secrets: str) -> None:
     """What every server does first: refuse unsafe settings, then redact its logs."""
     logs.check_level(settings)
     require_secrets(settings, *secrets)
+    try:
+        care_team.from_settings(settings)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     logs.install()
 
 

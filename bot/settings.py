@@ -46,6 +46,8 @@ class Settings:
     rasa_token: str
     care_team_phone: str
     care_team_hours: str
+    care_team_timezone: str
+    care_team_after_hours: str
     care_team_urgent_phone: str
     emergency_number: str
     log_level: str
@@ -92,7 +94,11 @@ def load_settings() -> Settings:
         actions_port=_int("ACTIONS_PORT", 5055),
         rasa_token=os.environ.get("RASA_TOKEN", ""),
         care_team_phone=os.environ.get("CARE_TEAM_PHONE", "855-680-1184"),
+        # e.g. "Mon-Fri 08:00-17:00; Sat 09:00-12:00" (bot/care_team.py); empty: hours not said.
         care_team_hours=os.environ.get("CARE_TEAM_HOURS", ""),
+        care_team_timezone=os.environ.get("CARE_TEAM_TIMEZONE", "America/New_York"),
+        # An optional sentence said outside the hours, e.g. "A nurse answers the main line at night."
+        care_team_after_hours=os.environ.get("CARE_TEAM_AFTER_HOURS", ""),
         # The 24-hour line for urgent problems (fever during treatment...); the care-team line if unset.
         care_team_urgent_phone=os.environ.get("CARE_TEAM_URGENT_PHONE")
         or os.environ.get("CARE_TEAM_PHONE", "855-680-1184"),

@@ -104,7 +104,6 @@ class RedisState:
         await self._call(self._redis.set(self._prefix + key, value, ex=ttl))
 
 
-
 @cache
 def shared_state() -> State:
     """The state store for this process (created on first use, inside the server's event loop)."""

@@ -56,9 +56,12 @@ def answer(kb):
 
 def test_every_topic_is_answered_with_disclaimer_buttons_and_source(answer, ask_intents):
     for intent in ask_intents:
-        [message, feedback], events = run(answer, intent)
-        assert feedback["text"] == messages.FEEDBACK_PROMPT
-        assert [b["payload"] for b in feedback["buttons"]] == ["/feedback_helpful", "/feedback_unhelpful"]
+        [message], events = run(answer, intent)  # no separate "Was this helpful?" message
+        topic = message["custom"]["topic"]
+        assert [(c["title"], c["payload"]) for c in message["custom"]["feedback"]] == [
+            ("👍", f'/feedback_helpful{{"topic": "{topic}"}}'),
+            ("👎", f'/feedback_unhelpful{{"topic": "{topic}"}}'),
+        ]
         assert message["text"].endswith(messages.disclaimer()), intent
         assert PHONE in message["text"]
         assert 2 <= len(message["buttons"]) <= 4, intent
@@ -75,14 +78,14 @@ def test_every_topic_is_answered_with_disclaimer_buttons_and_source(answer, ask_
 
 def test_follow_up_buttons_lead_to_answers(answer, kb, ask_intents):
     for intent in ask_intents:
-        message, _ = run(answer, intent)[0]
+        [message] = run(answer, intent)[0]
         for b in message["buttons"]:
             topic = b["payload"].removeprefix("/ask_").split("{")[0]
             assert kb.answer(topic) or kb.sites(topic), b
 
 
 def test_what_is_metastatic_cancer(answer):
-    [message, _], _ = run(answer, "ask_what_is_metastatic_cancer")
+    [message], _ = run(answer, "ask_what_is_metastatic_cancer")
     assert message["text"].startswith(
         "A metastatic cancer, or metastatic tumor, is one that has spread from the primary site of origin"
     )
@@ -98,13 +101,13 @@ def test_what_is_metastatic_cancer(answer):
     ],
 )
 def test_symptoms_for_a_site_answer_for_that_site(answer, value, says, not_says):
-    [message, _], events = run(answer, "ask_symptoms_by_site", site(value))
+    [message], events = run(answer, "ask_symptoms_by_site", site(value))
     assert says in message["text"] and not_says not in message["text"]
     assert SlotSet("body_site", value) in events
 
 
 def test_symptoms_without_a_site_give_general_symptoms_and_offer_the_sites(answer):
-    [message, _], _ = run(answer, "ask_symptoms_by_site")
+    [message], _ = run(answer, "ask_symptoms_by_site")
     assert "• Fatigue" in message["text"] and "• Difficulty breathing" in message["text"]
     payloads = [b["payload"] for b in message["buttons"]]
     assert '/ask_symptoms_by_site{"body_site": "brain"}' in payloads
@@ -112,15 +115,15 @@ def test_symptoms_without_a_site_give_general_symptoms_and_offer_the_sites(answe
 
 
 def test_lymph_node_symptoms_say_the_article_is_silent(answer):
-    [message, _], _ = run(answer, "ask_symptoms_by_site", site("lymph nodes"))
-    assert messages.GAP_NOTES["lymph_node_symptoms"] in message["text"]
+    [message], _ = run(answer, "ask_symptoms_by_site", site("lymph nodes"))
+    assert messages.gap_note("lymph_node_symptoms") in message["text"]
     assert "• Fatigue" in message["text"]
 
 
 def test_tumor_markers_name_no_marker(answer):
-    [message, _], _ = run(answer, "ask_tumor_markers")
+    [message], _ = run(answer, "ask_tumor_markers")
     assert "These substances are called tumor markers." in message["text"]
-    assert messages.GAP_NOTES["tumor_markers"] in message["text"]
+    assert messages.gap_note("tumor_markers") in message["text"]
 
 
 def test_unknown_topic_routes_to_the_care_team(answer):
@@ -158,7 +161,7 @@ def test_not_understood_offers_topics_and_the_care_team():
         (ActionEmergency(), "Call 911 now, or go to the nearest emergency room."),
         (ActionUrgent(), "If you can't reach them, go to the nearest emergency room."),
         (ActionCrisis(), "call or text 988"),
-        (ActionPersonalAdvice(), "I can't advise on a personal situation"),
+        (ActionPersonalAdvice(), "I can't give advice about one person's case"),
         (ActionHandoff(), "talk to a person"),
         (ActionOutOfScope(), "can't help with that"),
     ],
@@ -275,19 +278,19 @@ def run_parsed(action, latest_message: dict):
 
 def test_two_questions_get_two_answers_in_order_each_naming_the_care_team(answer):
     parsed = {"intent": {"name": "ask_what_is_lymph"}, "questions": ["ask_what_is_lymph", "ask_how_cancer_spreads"]}
-    (first, second, feedback), events = run_parsed(answer, parsed)
+    (first, second), events = run_parsed(answer, parsed)
     assert [first["custom"]["topic"], second["custom"]["topic"]] == ["what_is_lymph", "how_cancer_spreads"]
     assert first["text"].startswith("Lymph is a clear fluid")
     assert first["text"].endswith(messages.disclaimer())  # each medical answer names the care team
     assert second["text"].endswith(messages.disclaimer())
-    assert feedback["text"] == messages.FEEDBACK_PROMPT
+    assert [len(m["custom"]["feedback"]) for m in (first, second)] == [2, 2]  # 👍 / 👎 on each answer
     assert SlotSet("last_topic", "how_cancer_spreads") in events
 
 
 def test_questions_that_do_not_include_the_intent_are_ignored(answer):
     # A stale or hostile `questions` list never replaces what the NLU decided.
     parsed = {"intent": {"name": "ask_stage_4"}, "questions": ["ask_naming", "ask_coping", "ask_support"]}
-    (only, _feedback), _ = run_parsed(answer, parsed)
+    (only,), _ = run_parsed(answer, parsed)
     assert only["custom"]["topic"] == "stage_4"
 
 

@@ -23,7 +23,8 @@ def entities(nlp, text):
     "text, expected",
     [
         ("does it hurt when it spreads to the liver", [("body_site", "liver")]),
-        ("my mom's cancer is in her LUNGS now", [("body_site", "lungs")]),
+        ("my mom's cancer is in her LUNGS now", [("person", "mother"), ("body_site", "lungs")]),
+        ("I'm a mom and my cancer spread", []),  # "my"/"our" + a person: not the writer
         ("mets in the lymph glands?", [("body_site", "lymph nodes")]),
         ("what about the lymph nodes", [("body_site", "lymph nodes")]),
         ("cancer in the spine", [("body_site", "bones")]),

@@ -33,14 +33,18 @@ def test_a_follow_up_button_payload_answers_that_question(servers):
     first = servers.say("rest-3", "how does cancer spread")
     payload = next(r for r in first if "buttons" in r)["buttons"][0]["payload"]
     assert payload == "/ask_what_is_lymph"
-    answer, feedback = [r["text"] for r in servers.say("rest-3", payload) if r.get("text")]
-    assert answer.startswith("Lymph is a clear fluid") and answer.endswith(messages.disclaimer())
-    assert feedback == messages.FEEDBACK_PROMPT
+    answer, custom = servers.say("rest-3", payload)  # Rasa's REST sends the custom data as its own message
+    assert answer["text"].startswith("Lymph is a clear fluid") and answer["text"].endswith(messages.disclaimer())
+    # 👍 / 👎 travel in the answer's custom data, and pressing one is taken as feedback on that answer.
+    helpful = custom["custom"]["feedback"][0]["payload"]
+    assert helpful == '/feedback_helpful{"topic": "what_is_lymph"}'
+    thanks, kind = servers.say("rest-3", helpful)
+    assert thanks["text"] == messages.FEEDBACK_THANKS and kind["custom"] == {"kind": "feedback"}
 
 
 def test_gap_answers_point_to_the_care_team(servers):
     reply = texts(servers.say("rest-4", "which tumor markers show that cancer has spread"))
-    assert messages.GAP_NOTES["tumor_markers"] in reply
+    assert messages.gap_note("tumor_markers") in reply
 
 
 def test_goodbye_shows_the_source(servers):

@@ -153,11 +153,12 @@ def test_only_offered_buttons_are_taken_as_intents(bot):
     assert tracker(bot, conversation)["latest_message"]["text"] == "feedback_helpful"
     answer = rest(bot, sender, "what is lymph").json()
     payloads = [b["payload"] for m in answer for b in m.get("buttons") or []]
-    assert "/feedback_helpful" in payloads
-    # Offered now: pressing the button is the intent itself, as before.
-    assert messages.FEEDBACK_THANKS in joined(rest(bot, sender, "/feedback_helpful").json())
+    thumbs_up = '/feedback_helpful{"topic": "what_is_lymph"}'
+    assert thumbs_up in [c["payload"] for m in answer for c in (m.get("custom") or {}).get("feedback", [])]
+    # Offered now: pressing 👍 is the intent itself, as a button is.
+    assert messages.FEEDBACK_THANKS in joined(rest(bot, sender, thumbs_up).json())
     latest = tracker(bot, conversation)["latest_message"]
-    assert latest["text"] == "/feedback_helpful" and latest["intent"]["name"] == "feedback_helpful"
+    assert latest["text"] == thumbs_up and latest["intent"]["name"] == "feedback_helpful"
     follow_up = next(p for p in payloads if p.startswith("/ask_"))
     assert "care team" in joined(rest(bot, sender, follow_up).json())
     # An offered intent with an entity value the bot never offered is text again.

@@ -143,7 +143,7 @@ def test_every_answer_fits_three_segments(kb, ask_intents):
         for site in kb.sites(topic) or [None]:
             answer = kb.answer(topic, site)
             reply = render(answer)
-            bot = [{"text": reply["text"], "buttons": reply["buttons"]}, {"text": messages.FEEDBACK_PROMPT}]
+            bot = [{"text": reply["text"], "buttons": reply["buttons"], "custom": reply["json_message"]}]
             text, choices, rest = sms_reply(bot)
             assert is_gsm7(text), (topic, site)
             assert segments(text) <= 3, (topic, site, segments(text))

@@ -4,8 +4,11 @@ The chat lives in an iframe served from the bot's origin (/widget/frame); the pa
 embeds /widget.js only has the launcher. Tests drive the chat through `frame_locator`.
 """
 
+import io
 import json
 import shutil
+import subprocess
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,7 +119,7 @@ def open_chat(page: Page, url: str = "/chat") -> FrameLocator:
     return chat(page)
 
 
-def ask(frame: FrameLocator, text: str) -> None:
+def ask(frame: FrameLocator | Page, text: str) -> None:
     frame.get_by_label("Your question").fill(text)
     frame.get_by_label("Your question").press("Enter")
 
@@ -127,6 +130,9 @@ def test_question_answer_buttons_source_and_reload(page, servers):
     answer = frame.locator(".mc-msg--bot", has_text="A metastatic cancer, or metastatic tumor")
     expect(answer).to_contain_text("This is general information, not medical advice.")
     expect(answer.locator(".mc-source")).to_have_text("From: Metastatic cancer, updated June 14, 2022")
+    # Feedback is on the answer's bubble, not a separate "Was this helpful?" message.
+    expect(answer.get_by_role("group", name="Was this answer helpful?")).to_be_visible()
+    expect(frame.get_by_text("Was this helpful?")).to_have_count(0)
     frame.get_by_role("button", name="Is it the same as stage 4?").click()
     expect(frame.locator(".mc-msg--user").last).to_have_text("Is it the same as stage 4?")
     expect(frame.locator(".mc-msg--bot", has_text="stage 4 cancer")).to_be_visible()
@@ -330,7 +336,7 @@ def test_nothing_is_loaded_from_third_parties(page, servers):
     page.on("request", lambda request: seen.append(request.url))
     frame = open_chat(page)
     ask(frame, "hello")
-    expect(frame.locator(".mc-msg--bot")).to_have_count(2)
+    expect(frame.locator(".mc-msg--bot", has_text="Hello.")).to_have_count(2)
     assert seen and all(url.startswith(f"http://127.0.0.1:{servers.port}/") for url in seen), seen
 
 
@@ -364,12 +370,20 @@ def test_no_serious_accessibility_violations(browser, servers):
     frame = open_chat(page)
     ask(frame, "what is metastasis")
     expect(frame.locator(".mc-choice").first).to_be_visible()
-    serious = []
-    # The page (launcher, frame title) and the chat in its frame, each checked where it lives.
-    for document in (page.main_frame, chat_frame(page)):
+    frame.get_by_role("button", name="This helped").first.click()  # a chosen 👍 and a faded 👎
+    expect(frame.locator(".mc-thanks")).to_be_visible()
+
+    def violations(document: Frame) -> list[dict]:
         document.add_script_tag(path=str(AXE))
         result = document.evaluate("axe.run(document, {resultTypes: ['violations'], iframes: false})")
-        serious += [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+    # The page (launcher, frame title) and the chat in its frame, each checked where it lives...
+    serious = violations(page.main_frame) + violations(chat_frame(page))
+    # ...and the printable page.
+    frame.get_by_role("button", name="Save or print").click()
+    expect(frame.locator(".mc-sheet")).to_be_visible()
+    serious += violations(chat_frame(page))
     assert serious == [], json.dumps(serious, indent=1)[:3000]
     context.close()
 
@@ -398,6 +412,200 @@ def test_only_configured_origins_may_embed(servers):
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://www.example.org"
     other = requests.post(url, headers={"Origin": "https://evil.example"}, timeout=10)
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# --- Feedback on the answer's bubble ------------------------------------------------------------
+
+
+def stored(page: Page) -> dict:
+    return json.loads(chat_frame(page).evaluate("sessionStorage.getItem('mc-chat')"))
+
+
+def test_feedback_is_on_the_answer_bubble_and_kept(page):
+    frame = open_chat(page)
+    ask(frame, "what is lymph")
+    answer = frame.locator(".mc-msg--bot", has_text="Lymph is a clear fluid")
+    helped = answer.get_by_role("button", name="This helped")
+    not_helped = answer.get_by_role("button", name="This did not help")
+    expect(helped).to_have_text("👍")
+    expect(not_helped).to_have_text("👎")
+    expect(frame.get_by_text("Was this helpful?")).to_have_count(0)
+    expect(frame.get_by_role("button", name="Yes", exact=True)).to_have_count(0)
+    for button in (helped, not_helped):
+        box = button.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44
+        expect(button).not_to_have_attribute("aria-pressed", "true")
+    users = frame.locator(".mc-msg--user").count()
+
+    # From the keyboard (the next stop after the answer's own link): the choice is sent like a
+    # button press, with no bubble of the patient's.
+    sent = webhook_bodies(page)
+    answer.locator("a").last.focus()
+    page.keyboard.press("Tab")
+    expect(helped).to_be_focused()
+    page.keyboard.press("Enter")
+    thanks = answer.locator(".mc-thanks")
+    expect(thanks).to_have_text(messages.FEEDBACK_THANKS)
+    expect(frame.locator("[role=log][aria-live=polite] .mc-thanks")).to_have_count(1)  # announced
+    assert [b["message"].split("{")[0] for b in sent] == ["/feedback_helpful"]
+    expect(frame.locator(".mc-msg--user")).to_have_count(users)
+    expect(frame.locator(".mc-msg--bot", has_text=messages.FEEDBACK_THANKS)).to_have_count(1)  # only under the answer
+    expect(helped).to_have_attribute("aria-pressed", "true")
+    expect(not_helped).to_have_attribute("aria-pressed", "false")
+    expect(helped).to_be_disabled()
+    expect(not_helped).to_be_disabled()
+    expect(helped).to_be_focused()  # focus stays where the patient was
+    not_helped.click(force=True)  # once chosen, nothing more is sent
+    page.wait_for_timeout(500)
+    assert len(sent) == 1
+
+    # The next answer has its own controls; the choice and the thanks survive a reload.
+    ask(frame, "what is palliative care")
+    second = frame.locator(".mc-msg--bot", has_text="Palliative treatments")
+    second.get_by_role("button", name="This did not help").click()
+    expect(second.locator(".mc-thanks")).to_contain_text(PHONE)
+    expect(second.locator(".mc-thanks a")).to_have_attribute("href", "tel:" + PHONE.replace("-", ""))
+    page.reload()
+    frame = open_chat(page)
+    answer = frame.locator(".mc-msg--bot", has_text="Lymph is a clear fluid")
+    expect(answer.get_by_role("button", name="This helped")).to_have_attribute("aria-pressed", "true")
+    expect(answer.get_by_role("button", name="This did not help")).to_be_disabled()
+    expect(answer.locator(".mc-thanks")).to_have_text(messages.FEEDBACK_THANKS)
+    second = frame.locator(".mc-msg--bot", has_text="Palliative treatments")
+    expect(second.get_by_role("button", name="This did not help")).to_have_attribute("aria-pressed", "true")
+    chosen = [e.get("chosen", "").split("{")[0] for e in stored(page)["history"] if e.get("feedback")]
+    assert chosen == ["/feedback_helpful", "/feedback_unhelpful"]
+
+
+def test_custom_data_is_read_with_care(page):
+    """The contract's messages as the server sends them (Rasa sends custom data after its text),
+    with an acknowledgement first and controls that are not what they should be."""
+    frame = open_chat(page)
+    source = {"title": "Metastatic cancer", "reviewer": "A reviewer", "updated": "June 14, 2022"}
+    feedback = [
+        {"title": "👍", "label": "This helped", "payload": "/feedback_helpful"},
+        {"title": "👎", "label": "This did not help", "payload": "/feedback_unhelpful"},
+        {"title": "<b>x</b>", "label": "no payload"},
+        "not an object",
+    ]
+    replies = [
+        {"text": "That sounds hard."},
+        {"custom": {"kind": "acknowledgement"}},
+        {"text": "An answer <img src=x onerror=window.__xss=1>.", "buttons": [{"title": "More", "payload": "/more"}]},
+        {"custom": {"topic": "x", "source": source, "feedback": feedback, "__proto__": {"polluted": 1}}},
+    ]
+    page.route("**/webhooks/web/webhook", lambda route: route.fulfill(json=replies))
+    ask(frame, "anything")
+    expect(frame.locator(".mc-msg--bot", has_text="That sounds hard.")).to_have_text("That sounds hard.")
+    answer = frame.locator(".mc-msg--bot").last
+    expect(answer.locator(".mc-rate")).to_have_count(2)
+    expect(answer.locator(".mc-source")).to_have_text("From: Metastatic cancer, updated June 14, 2022")
+    expect(frame.get_by_role("button", name="More")).to_be_visible()
+    sent = webhook_bodies(page)
+    page.route(
+        "**/webhooks/web/webhook",
+        lambda route: route.fulfill(json=[{"text": "Thanks."}, {"custom": {"kind": "feedback"}}]),
+    )
+    answer.get_by_role("button", name="This did not help").click()
+    expect(answer.locator(".mc-thanks")).to_have_text("Thanks.")
+    assert [b["message"] for b in sent] == ["/feedback_unhelpful"]
+    assert frame.locator(".mc-log img, .mc-log b").count() == 0
+    assert chat_frame(page).evaluate("window.__xss === undefined && ({}).polluted === undefined")
+
+
+# --- Save or print -------------------------------------------------------------------------------
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The PDF's text, whitespace and ligatures normalised: pypdf, else poppler's pdftotext."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        pdftotext = shutil.which("pdftotext")
+        if not pdftotext:
+            pytest.fail("Reading the printable page's PDF needs pypdf (requirements) or pdftotext (poppler-utils).")
+        text = subprocess.run([pdftotext, "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+        text = text.decode("utf-8")
+    else:
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def flat(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def test_save_or_print_in_the_chat_and_back(page):
+    frame = open_chat(page)
+    ask(frame, "what is lymph")
+    expect(frame.locator(".mc-msg--bot", has_text="Lymph is a clear fluid")).to_be_visible()
+    chat_frame(page).evaluate("() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }")
+    save = frame.get_by_role("button", name="Save or print")
+    save.click()
+    sheet = frame.get_by_role("article", name="My questions about metastatic cancer")
+    expect(sheet).to_be_visible()
+    expect(frame.get_by_role("heading", name="what is lymph")).to_be_visible()
+    expect(frame.locator(".mc-log")).to_be_hidden()
+    print_now = frame.get_by_role("button", name="Print or save as PDF")
+    expect(print_now).to_be_focused()
+    page.keyboard.press("Enter")
+    assert chat_frame(page).evaluate("window.__printed") == 1
+    # Nothing went to the server for it, and the chat is as it was afterwards.
+    sent = webhook_bodies(page)
+    frame.get_by_role("button", name="Back to chat").click()
+    expect(sheet).to_be_hidden()
+    expect(save).to_be_focused()
+    ask(frame, "what is palliative care")
+    expect(frame.locator(".mc-msg--bot", has_text="Palliative treatments")).to_be_visible()
+    assert [b["message"] for b in sent] == ["what is palliative care"]
+    # Escape leaves the printable page first, then closes the chat.
+    save.click()
+    expect(sheet).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+    expect(page.locator(FRAME)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator(FRAME)).to_be_hidden()
+
+
+def test_printable_page_as_pdf(browser, servers):
+    """The frame's page on its own, as Chromium prints it: the answers as shown, the source,
+    the care team, the article's questions, room for notes, and none of the chat's controls."""
+    context = browser.new_context(base_url=f"http://127.0.0.1:{servers.port}", viewport={"width": 820, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    requests_seen: list[str] = []
+    page.goto("/widget/frame")
+    expect(page.locator(".mc-msg--bot").first).to_contain_text("Hello.")
+    ask(page, "what is metastatic cancer")
+    expect(page.locator(".mc-msg--bot", has_text="A metastatic cancer, or metastatic tumor")).to_be_visible()
+    page.get_by_role("button", name="Is it the same as stage 4?").click()
+    expect(page.locator(".mc-msg--bot", has_text="stage 4 cancer")).to_be_visible()
+    page.locator(".mc-rate").first.click()
+    expect(page.locator(".mc-thanks")).to_be_visible()
+    history = json.loads(page.evaluate("sessionStorage.getItem('mc-chat')"))
+    answers = [e["text"] for e in history["history"] if e.get("topic")]
+    assert len(answers) == 2
+
+    page.on("request", lambda r: requests_seen.append(r.url))
+    page.get_by_role("button", name="Save or print").click()
+    expect(page.locator(".mc-sheet")).to_be_visible()
+    text = pdf_text(page.pdf(format="Letter"))
+    assert requests_seen == []  # built in the page: nothing asked of the server
+    for answer in answers:  # exactly as shown
+        assert flat(answer) in text
+    for question in ("what is metastatic cancer", "Is it the same as stage 4?"):
+        assert question in text
+    assert "Metastatic cancer" in text and "Maurie Markman" in text and "June 14, 2022" in text
+    assert PHONE in text
+    assert "Questions to ask my care team" in text and "What options do I have?" in text
+    assert "My notes" in text
+    for control in ("Type your question", "Start over", "Print or save as PDF", "Back to chat", "👍"):
+        assert control not in text, control
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.emulate_media(media="print")
+    page.screenshot(path=str(SCREENSHOTS / "printable.png"), full_page=True)
+    context.close()
 
 
 # --- The chat on another site's page: what that page's scripts can and cannot reach ---------------

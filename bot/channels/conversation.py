@@ -67,12 +67,16 @@ def conversation_id(channel: str, sender: str) -> str:
     return f"{channel}:{sender}"
 
 
-async def converse(on_new_message: OnNewMessage, channel: str, sender: str, text: str) -> Turn:
-    """Run one message through Rasa; see the module docstring for what can go wrong."""
+async def converse(on_new_message: OnNewMessage, channel: str, sender: str, text: str, command: bool = False) -> Turn:
+    """Run one message through Rasa; see the module docstring for what can go wrong.
+
+    `command`: the channel itself sends an intent (SMS's SUMMARY keyword), not the patient's text.
+    """
     settings = load_settings()
     conversation = conversation_id(channel, sender)
     text, was_cut = cut(clean(text).strip(), settings.max_message_chars)
-    text = await OFFERS.user_text(conversation, text)
+    if not command:
+        text = await OFFERS.user_text(conversation, text)
     if not text:  # nothing but slashes
         return Turn([bot_text(sender, messages.fill(messages.EMPTY_MESSAGE))])
     collector = CollectingOutputChannel()

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from bot.messages import TOPIC_LABELS
 from bot.nlp.vocabulary import VOCABULARY
 from bot.state import State, Unavailable, shared_state
 
@@ -38,18 +39,25 @@ def well_formed(payload: str) -> bool:
         entities = json.loads(match.group("entities"))
     except ValueError:
         return False
-    return isinstance(entities, dict) and all(
-        name in VOCABULARY and isinstance(value, str) and value in VOCABULARY[name] for name, value in entities.items()
-    )
+    return isinstance(entities, dict) and all(known_value(name, value) for name, value in entities.items())
+
+
+def known_value(entity: str, value: object) -> bool:
+    """A vocabulary word for its entity, or a topic name (the 👍 / 👎 payloads name their answer)."""
+    if entity == "topic":
+        return isinstance(value, str) and value in TOPIC_LABELS and "/" not in value
+    return entity in VOCABULARY and isinstance(value, str) and value in VOCABULARY[entity]
 
 
 def offered_in(bot_messages: Iterable[dict[str, Any]]) -> list[str]:
-    return [
-        str(b["payload"])
+    """The payloads of the buttons in these bot messages, and of the 👍 / 👎 on their answers."""
+    controls = [
+        c
         for m in bot_messages
-        for b in m.get("buttons") or []
-        if isinstance(b, dict) and str(b.get("payload", "")).startswith("/")
+        for c in [*(m.get("buttons") or []), *((m.get("custom") or {}).get("feedback") or [])]
+        if isinstance(c, dict)
     ]
+    return [str(c["payload"]) for c in controls if str(c.get("payload", "")).startswith("/")]
 
 
 class Offers:

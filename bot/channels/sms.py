@@ -8,7 +8,8 @@ POST /webhooks/sms/webhook (form-encoded From, To, Body, MessageSid, ...).
   cannot silence real texts (emergencies included).
 - The phone number never reaches Rasa, a table or a log: the sender id is an
   HMAC-SHA256 of it (SENDER_ID_SECRET).
-- Carrier keywords (STOP, START, HELP, ...) are handled before NLU sees anything.
+- Carrier keywords (STOP, START, HELP, ...) are handled before NLU sees anything;
+  SUMMARY texts back the topics asked in this conversation (the `summary` intent).
 - A MessageSid is processed once; a provider retry gets the same TwiML.
 - Replies become GSM-7 text of at most three segments, buttons become numbered
   lines, emergency and crisis replies go first and alone.
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
+SUMMARY_INTENT = "/summary"
 # Per-sender memory between texts (numbered choices, the rest of a long answer).
 MEMORY_SECONDS = 24 * 3600
 
@@ -78,9 +80,11 @@ def sms_reply(bot_messages: list[dict[str, Any]]) -> tuple[str, list[str], str]:
     texts, choices = [], []
     for message in bot_messages:
         text = message.get("text") or ""
-        if not text or text == messages.FEEDBACK_PROMPT:
-            continue  # "Was this helpful?" does not suit SMS
-        texts.append(text.replace(messages.disclaimer(), messages.fill(messages.SMS_DISCLAIMER)))
+        if not text:
+            continue
+        for person in (None, *messages.PEOPLE):  # the disclaimer, whoever the conversation is about
+            text = text.replace(messages.disclaimer(person=person), messages.fill(messages.SMS_DISCLAIMER))
+        texts.append(text)
         if message.get("buttons") and not choices:
             choices = [(b["title"], b["payload"]) for b in message["buttons"]][:3]
     body = "\n\n".join(texts)
@@ -203,7 +207,10 @@ class SmsInput(InputChannel):
             body = choices[int(word) - 1]
         if not body.strip():
             return twiml(messages.fill(messages.SMS_EMPTY)), True
-        turn = await converse(on_new_message, self.name(), sender, body)
+        if word == "SUMMARY":
+            turn = await converse(on_new_message, self.name(), sender, SUMMARY_INTENT, command=True)
+        else:
+            turn = await converse(on_new_message, self.name(), sender, body)
         text, choices, rest = sms_reply(turn.messages)
         if not turn.unavailable:
             await self._remember(sender, choices, rest)

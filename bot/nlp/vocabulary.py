@@ -100,9 +100,34 @@ SYMPTOM: dict[str, tuple[str, ...]] = {
     "abdominal swelling": ("abdominal swelling", "swollen belly", "swollen stomach", "bloated belly"),
 }
 
+# Someone the message is about ("my mom", "our son"): the replies then speak of
+# "her care team" (bot/messages.py PEOPLE). Only with "my"/"our": "I'm a mom" is not about a mom.
+_PEOPLE: dict[str, tuple[str, ...]] = {
+    "mother": ("mom", "mum", "mother", "mommy", "mama", "momma"),
+    "father": ("dad", "father", "daddy", "papa", "pop"),
+    "wife": ("wife",),
+    "husband": ("husband", "hubby"),
+    "partner": ("partner", "spouse", "boyfriend", "girlfriend", "fiance", "fiancee", "fiancé", "fiancée"),
+    "daughter": ("daughter",),
+    "son": ("son",),
+    "sister": ("sister",),
+    "brother": ("brother",),
+    "grandmother": ("grandma", "grandmother", "granny", "nana", "grandmom"),
+    "grandfather": ("grandpa", "grandfather", "granddad", "grandad"),
+    "aunt": ("aunt", "auntie"),
+    "uncle": ("uncle",),
+    "friend": ("friend", "best friend"),
+    "child": ("child", "kid", "baby"),
+}
+PERSON: dict[str, tuple[str, ...]] = {
+    canonical: tuple(f"{owner} {word}" for word in words for owner in ("my", "our"))
+    for canonical, words in _PEOPLE.items()
+}
+
 VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
     "body_site": BODY_SITE,
     "cancer_type": CANCER_TYPE,
     "treatment": TREATMENT,
     "symptom": SYMPTOM,
+    "person": PERSON,
 }

@@ -15,6 +15,14 @@
  * (issued and signed by the server) and the visible history live in this frame's
  * sessionStorage (the bot's origin, this tab), so they survive reloads and page
  * changes but not the tab. The server puts MC_WIDGET (wording, allowed origins) first.
+ *
+ * Feedback: a medical answer carries its 👍 / 👎 in its custom data (`feedback`); they
+ * are buttons on its bubble. A choice sends its payload like a button press (no user
+ * bubble), is kept with the bubble in the history, and the bot's thanks appears under it,
+ * inside the log (a live region). "Save or print" builds a printable page of the
+ * conversation here, from the history (questions and answers as shown, the source, the
+ * care-team number, the article's questions to ask, lines for notes): nothing leaves the
+ * frame; @media print shows only that page and window.print() does the rest.
  */
 (function () {
   "use strict";
@@ -46,7 +54,7 @@
   }
 
   var state = load();
-  var queue = [];  /* messages waiting to be delivered, in order */
+  var queue = [];  /* messages waiting to be delivered, in order: {text, rated: the entry a 👍 / 👎 was on} */
   var sending = false;
   var renewed = false;  /* the message at the head of the queue was already resent with a new session */
   var generation = 0;  /* bumped by "Start over": replies to an older conversation are dropped */
@@ -54,8 +62,11 @@
   var retryTimer = null;
 
   function load() {
-    try { return JSON.parse(sessionStorage.getItem(STORE)) || { session: null, history: [], open: false }; }
-    catch (e) { return { session: null, history: [], open: false }; }
+    var empty = { session: null, history: [], open: false };
+    try {
+      var saved = JSON.parse(sessionStorage.getItem(STORE));
+      return saved && Array.isArray(saved.history) ? saved : empty;
+    } catch (e) { return empty; }
   }
   function save() {
     try { sessionStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* storage blocked: keep in memory */ }
@@ -86,6 +97,9 @@
   var header = el("div", "mc-header");
   var heading = el("h2", "", title);
   heading.id = "mc-title";
+  var printButton = el("button", "", "Save or print");
+  printButton.type = "button";
+  printButton.setAttribute("aria-label", "Save or print this conversation");
   var restart = el("button", "", "Start over");
   restart.type = "button";
   restart.setAttribute("aria-label", "Start over: clear this conversation");
@@ -93,7 +107,9 @@
   close.type = "button";
   close.setAttribute("aria-label", "Close chat");
   close.hidden = !framed;  /* opened on its own (not in a page): nothing to close to */
-  header.append(heading, restart, close);
+  var tools = el("div", "mc-tools");  /* a second row: the title keeps its room on narrow screens */
+  tools.append(printButton, restart);
+  header.append(heading, close, tools);
 
   var notice = el("p", "mc-notice");
   notice.append(
@@ -121,7 +137,20 @@
   send.type = "submit";
   form.append(label, input, send);
 
-  panel.append(header, notice, log, form);
+  /* The printable page: shown instead of the log and the form, and alone on paper (@media print). */
+  var printView = el("div", "mc-print");
+  var printBar = el("div", "mc-print-bar");
+  var printNow = el("button", "mc-print-now", "Print or save as PDF");
+  printNow.type = "button";
+  var backToChat = el("button", "", "Back to chat");
+  backToChat.type = "button";
+  printBar.append(printNow, backToChat);
+  var sheet = el("article", "mc-sheet");
+  sheet.setAttribute("aria-labelledby", "mc-sheet-title");
+  sheet.tabIndex = 0;  /* scrollable by keyboard */
+  printView.append(printBar, sheet);
+
+  panel.append(header, notice, log, form, printView);
   document.body.append(panel);
 
   /* Bot text: plain text, with https:, tel: and mailto: links (and bare phone numbers) made clickable. */
@@ -141,6 +170,7 @@
     node.append(document.createTextNode(text.slice(last)));
   }
 
+  /* The element for one history entry (not yet in the log). */
   function render(entry) {
     if (entry.from === "choices") {
       var choices = el("div", "mc-choices");
@@ -152,16 +182,15 @@
         button.addEventListener("click", function () { ask(b.payload, b.title); });
         choices.append(button);
       });
-      log.append(choices);
       return choices;
     }
     var bubble = el("div", "mc-msg mc-msg--" + entry.from);
     if (entry.safety) bubble.classList.add("mc-msg--emergency");
-    if (entry.from === "bot" || entry.from === "status") linkify(bubble, entry.text);
+    if (entry.from === "bot" || entry.from === "status") linkify(bubble, String(entry.text));
     else bubble.textContent = entry.text;
     if (entry.source) addSource(bubble, entry.source);
     if (entry.calls) addCalls(bubble, entry.calls);
-    log.append(bubble);
+    if (entry.feedback) addFeedback(bubble, entry);
     return bubble;
   }
   /* One-tap links under an emergency, urgent or crisis reply: only tel: and sms: numbers. */
@@ -179,10 +208,61 @@
   function addSource(bubble, source) {
     bubble.append(el("span", "mc-source", "From: " + source.title + ", updated " + source.updated));
   }
+  /* 👍 / 👎 on an answer. Once one is chosen both stay in place, pressed or not, with
+   * aria-disabled rather than disabled: a keyboard user's focus stays on the button. */
+  function addFeedback(bubble, entry) {
+    var box = el("div", "mc-feedback");
+    var row = el("div", "mc-rates");
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", "Was this answer helpful?");
+    var buttons = entry.feedback.map(function (option) {
+      var b = el("button", "mc-rate", option.title);
+      b.type = "button";
+      b.setAttribute("aria-label", option.label);
+      b.addEventListener("click", function () { rate(entry, option, buttons); });
+      row.append(b);
+      return b;
+    });
+    box.append(row);
+    if (entry.chosen) pressed(buttons, entry);
+    if (entry.thanks) addThanks(box, entry.thanks);
+    bubble.append(box);
+  }
+  function pressed(buttons, entry) {
+    buttons.forEach(function (b, i) {
+      b.setAttribute("aria-pressed", String(entry.feedback[i].payload === entry.chosen));
+      b.setAttribute("aria-disabled", "true");
+    });
+  }
+  function addThanks(box, text) {
+    var thanks = el("p", "mc-thanks");
+    linkify(thanks, text);
+    box.append(thanks);
+  }
+  function rate(entry, option, buttons) {
+    if (entry.chosen || state.history.indexOf(entry) < 0) return;
+    entry.chosen = option.payload;
+    save();
+    pressed(buttons, entry);
+    queue.push({ text: option.payload, rated: entry });  /* sent like a button press, shown as no bubble */
+    deliver();
+  }
+  /* The bot's thanks for a 👍 / 👎, under the answer it was about (inside the log: announced). */
+  function thank(entry, text) {
+    var i = state.history.indexOf(entry);
+    if (i < 0) return;  /* the conversation was started over meanwhile */
+    entry.thanks = text;
+    save();
+    var box = nodes[i] && nodes[i].querySelector(".mc-feedback");
+    if (box) addThanks(box, text);
+  }
+
   function add(entry) {
     state.history.push(entry);
     save();
-    nodes.push(render(entry));
+    var node = render(entry);
+    nodes.push(node);
+    log.append(node);
     log.scrollTop = log.scrollHeight;
   }
   function clearLog() { while (log.firstChild) log.removeChild(log.firstChild); nodes = []; }
@@ -214,19 +294,21 @@
   function deliver() {
     if (sending || !queue.length) return;
     sending = true;
-    log.append(typing);
-    log.scrollTop = log.scrollHeight;
+    if (!queue[0].rated) {  /* a 👍 / 👎 on an earlier answer does not pull the log down */
+      log.append(typing);
+      log.scrollTop = log.scrollHeight;
+    }
     var mine = generation;
     ensureSession()
-      .then(function (session) { return post("/webhooks/web/webhook", { session: session, message: queue[0] }); })
+      .then(function (session) { return post("/webhooks/web/webhook", { session: session, message: queue[0].text }); })
       .then(function (replies) {
         if (mine !== generation) { sending = false; deliver(); return; }
-        queue.shift();
+        var sent = queue.shift();
         sending = false;
         renewed = false;
         offlineShown = false;
         typing.remove();
-        showReplies(replies);
+        showReplies(replies, sent.rated);
         deliver();
       })
       .catch(function (err) {
@@ -253,20 +335,66 @@
     for (var i = state.history.length - 1; i >= 0; i--) if (state.history[i].from === "bot") return i;
     return -1;
   }
-  function showReplies(replies) {
-    replies.forEach(function (m) {
-      if (m.custom && (m.custom.safety || m.custom.source)) {
-        /* Custom data belongs to the bot message just before it. */
+  /* Rasa sends a message's custom data as a message of its own, just after its text:
+   * put them back together first. Only the fields the widget knows are read. */
+  function reassemble(replies) {
+    var out = [];
+    (Array.isArray(replies) ? replies : []).forEach(function (m) {
+      if (!m || typeof m !== "object") return;
+      var text = typeof m.text === "string" ? m.text : "";
+      var buttons = Array.isArray(m.buttons) ? m.buttons.filter(function (b) { return b && typeof b === "object"; }) : [];
+      var custom = m.custom && typeof m.custom === "object" && !Array.isArray(m.custom) ? m.custom : null;
+      if (text || buttons.length || !out.length) out.push({ text: text, buttons: buttons, custom: [] });
+      if (custom) out[out.length - 1].custom.push(custom);
+    });
+    return out;
+  }
+  function str(value, max) { return typeof value === "string" ? value.slice(0, max || 300) : ""; }
+  function readSource(s) {
+    return s && typeof s === "object" ? { title: str(s.title), reviewer: str(s.reviewer), updated: str(s.updated) } : null;
+  }
+  function readFeedback(list) {
+    return (Array.isArray(list) ? list : []).filter(function (o) {
+      return o && typeof o.payload === "string" && o.payload.charAt(0) === "/" && str(o.title) && str(o.label);
+    }).slice(0, 4).map(function (o) { return { title: str(o.title, 8), label: str(o.label, 80), payload: str(o.payload, 500) }; });
+  }
+  function readTakeaway(t) {
+    if (!t || typeof t !== "object") return null;
+    var questions = (Array.isArray(t.questions) ? t.questions : []).map(function (q) { return str(q).trim(); });
+    return { source: readSource(t.source), questions: questions.filter(Boolean).slice(0, 12) };
+  }
+  /* What an entry keeps of its message's custom data. */
+  function decorate(entry, c) {
+    if (c.safety) entry.safety = c.safety;
+    if (Array.isArray(c.calls)) entry.calls = c.calls;
+    if (readSource(c.source)) entry.source = readSource(c.source);
+    if (str(c.topic)) entry.topic = str(c.topic);
+    if (str(c.kind)) entry.kind = str(c.kind);
+    if (readFeedback(c.feedback).length) entry.feedback = readFeedback(c.feedback);
+  }
+
+  function showReplies(replies, rated) {
+    reassemble(replies).forEach(function (m) {
+      var entry = { from: "bot", text: m.text };
+      m.custom.forEach(function (c) { decorate(entry, c); });
+      m.custom.forEach(function (c) {
+        /* The greet reply brings the printable page's source and the article's questions to ask. */
+        if (c.kind === "greet" && readTakeaway(c.takeaway)) { state.takeaway = readTakeaway(c.takeaway); save(); }
+      });
+      if (entry.kind === "feedback" && rated && m.text && !m.buttons.length) { thank(rated, m.text); return; }
+      if (m.text) add(entry);
+      else if (m.custom.length) {
+        /* Custom data on its own belongs to the bot message before it. */
         var i = lastBot();
-        if (i < 0) return;
-        if (m.custom.safety) { state.history[i].safety = m.custom.safety; nodes[i].classList.add("mc-msg--emergency"); }
-        if (Array.isArray(m.custom.calls)) { state.history[i].calls = m.custom.calls; addCalls(nodes[i], m.custom.calls); }
-        if (m.custom.source) { state.history[i].source = m.custom.source; addSource(nodes[i], m.custom.source); }
-        save();
-        return;
+        if (i >= 0) {
+          m.custom.forEach(function (c) { decorate(state.history[i], c); });
+          save();
+          var fresh = render(state.history[i]);
+          nodes[i].replaceWith(fresh);
+          nodes[i] = fresh;
+        }
       }
-      if (typeof m.text === "string" && m.text) add({ from: "bot", text: m.text });
-      if (Array.isArray(m.buttons) && m.buttons.length) {
+      if (m.buttons.length) {
         add({ from: "choices", buttons: m.buttons.map(function (b) { return { title: String(b.title), payload: String(b.payload) }; }) });
       }
     });
@@ -274,17 +402,114 @@
 
   function ask(payload, shown) {
     add({ from: "user", text: shown });
-    queue.push(payload);
+    queue.push({ text: payload });
     deliver();
   }
+
+  /* --- The printable page: built here from the history, no server round trip ------------- */
+  function isAnswer(entry) {
+    return entry.from === "bot" && !entry.safety && (entry.topic || (entry.source && !entry.kind));
+  }
+  /* Each question the article answered, with the answers as shown. */
+  function answered() {
+    var pairs = [];
+    var current = null;
+    state.history.forEach(function (entry) {
+      if (entry.from === "user") current = { question: entry.text, answers: [] };
+      else if (isAnswer(entry)) {
+        if (!current) current = { question: "", answers: [] };
+        if (!current.answers.length) pairs.push(current);
+        current.answers.push(String(entry.text));
+      }
+    });
+    return pairs;
+  }
+  function sources() {
+    var seen = {};
+    var list = [];
+    state.history.forEach(function (entry) {
+      var s = isAnswer(entry) && entry.source;
+      var key = s && s.title + "|" + s.updated;
+      if (s && !seen[key]) { seen[key] = true; list.push(s); }
+    });
+    if (!list.length && state.takeaway && state.takeaway.source) list.push(state.takeaway.source);
+    return list;
+  }
+  function section(title) {
+    var part = el("section", "mc-sheet-part");
+    part.append(el("h3", "", title));
+    sheet.append(part);
+    return part;
+  }
+  function buildSheet() {
+    while (sheet.firstChild) sheet.removeChild(sheet.firstChild);
+    var h = el("h2", "mc-sheet-title", "My questions about metastatic cancer");
+    h.id = "mc-sheet-title";
+    var date = new Date().toLocaleDateString("en-US", { year: "numeric", month: "long", day: "numeric" });
+    sheet.append(h, el("p", "mc-sheet-meta", "From the chat assistant, " + date + ". " +
+      (config.disclaimer || "General information, not medical advice.")));
+
+    var asked = section("What I asked");
+    var pairs = answered();
+    pairs.forEach(function (pair) {
+      var qa = el("div", "mc-sheet-qa");
+      if (pair.question) qa.append(el("h4", "mc-sheet-q", pair.question));
+      pair.answers.forEach(function (answer) { qa.append(el("p", "mc-sheet-a", answer)); });
+      asked.append(qa);
+    });
+    if (!pairs.length) asked.append(el("p", "", "No answers yet: ask a question in the chat, then save or print again."));
+
+    var list = sources();
+    if (list.length) {
+      var source = section(list.length > 1 ? "Sources" : "Source");
+      list.forEach(function (s) {
+        var p = el("p", "mc-sheet-source", s.title);
+        if (s.reviewer) p.append(el("br"), document.createTextNode("Reviewed by " + s.reviewer));
+        if (s.updated) p.append(el("br"), document.createTextNode("Updated " + s.updated));
+        source.append(p);
+      });
+    }
+
+    var team = section("My care team");
+    team.append(el("p", "mc-sheet-phone", "Call my care team: " + (config.phone || "")),
+      el("p", "", "In an emergency, call " + (config.emergency || "911") + "."));
+
+    var questions = state.takeaway && state.takeaway.questions;
+    if (questions && questions.length) {
+      var ul = el("ul", "mc-sheet-questions");
+      questions.forEach(function (q) { ul.append(el("li", "", q)); });
+      section("Questions to ask my care team").append(ul);
+    }
+
+    var notes = section("My notes");
+    var lines = el("div", "mc-sheet-lines");
+    lines.setAttribute("aria-hidden", "true");  /* ruled lines to write on, on paper */
+    for (var i = 0; i < 6; i++) lines.append(el("div", "mc-sheet-line"));
+    notes.append(lines);
+  }
+  function showPrint(on) {
+    panel.classList.toggle("mc-panel--print", on);
+    tools.hidden = on;
+  }
+  function openPrint() {
+    buildSheet();
+    showPrint(true);
+    sheet.scrollTop = 0;
+    printNow.focus();
+  }
+  function closePrint() {
+    showPrint(false);
+    printButton.focus();
+  }
+  function printing() { return panel.classList.contains("mc-panel--print"); }
 
   /* Opened or closed by the page's launcher (fromPage) or by this frame's close button and Escape. */
   function setOpen(open, fromPage) {
     state.open = open;
     save();
     if (open) {
-      if (!state.history.length && !queue.length) { queue.push("/greet"); deliver(); }
-      input.focus();
+      if (!state.history.length && !queue.length) { queue.push({ text: "/greet" }); deliver(); }
+      (printing() ? printNow : input).focus();
     } else if (!fromPage) {
       tell("close");
     }
@@ -297,11 +522,20 @@
     else if (kind === "close") setOpen(false, true);
   });
   close.addEventListener("click", function () { setOpen(false, false); });
-  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && framed) setOpen(false, false); });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    if (printing()) closePrint();  /* the printable page first, then the chat */
+    else if (framed) setOpen(false, false);
+  });
+  printButton.addEventListener("click", openPrint);
+  backToChat.addEventListener("click", closePrint);
+  printNow.addEventListener("click", function () { window.print(); });
+  /* Printed from the browser's menu: the page is rebuilt from the history and printed alone. */
+  window.addEventListener("beforeprint", buildSheet);
   restart.addEventListener("click", function () {
     state = { session: null, history: [], open: true };
     generation += 1;
-    queue = ["/greet"];
+    queue = [{ text: "/greet" }];
     renewed = false;
     clearTimeout(retryTimer);
     save();
@@ -321,6 +555,7 @@
   });
 
   nodes = state.history.map(render);
+  nodes.forEach(function (node) { log.append(node); });
   if (framed) tell("ready", state.open === true);
   else setOpen(true, true);
 })();

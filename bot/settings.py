@@ -1,6 +1,6 @@
 """Configuration from environment variables, with defaults that run on one machine.
 
-Every setting is read here so the README can document them in one table and no
+Every setting is read here so docs/configuration.md can document them in one table and no
 module invents its own variable names.
 
 BOT_ENV is `production` unless set: the servers then refuse to start without

@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 VOICES = {"caregiver", "sms", "headline", "askdoctor", "encyclopedia", "twoq", "emotional", "spanish"}
 # The targets on the final set's in-scope questions: 85% answered, 95% answered or
 # clarified with the topic, 3% wrong at most. Its one run at the end of issue 11 reached
-# 88.9%, 96.1% and 2.5% (README, "Understanding patients' own words").
+# 88.9%, 96.1% and 2.5% (docs/understanding.md).
 FINAL_ANSWERED = 0.85
 FINAL_RIGHT_OR_CLARIFIED = 0.95
 FINAL_WRONG = 0.03

@@ -28,13 +28,11 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot import messages, rasa_patches
+from bot import messages
 from bot.channels.payloads import Offers
 from bot.rasa_stores import tracker_store_failures
 from bot.settings import load_settings
 
-# Every channel imports this module, so the Rasa server always runs with the patches.
-rasa_patches.apply()
 OFFERS = Offers()
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,22 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bot-tests-')) / 'bot.db'}"
 
 
+# Fixtures that start real servers, a browser or the cluster: every test that uses one,
+# directly or through another fixture, is marked `system`, which `make test-fast` leaves
+# out (-m "not system"). Tests that start servers without a fixture (subprocesses) carry
+# `@pytest.mark.system` themselves.
+SYSTEM_FIXTURES = frozenset(
+    {"servers", "bot", "closed_bot", "cluster", "playwright", "browser", "site_browser", "page"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SYSTEM_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.system)
+
+
 @pytest.fixture(scope="session")
 def kb_url() -> str:
     url = os.environ["DATABASE_URL"]

@@ -16,6 +16,7 @@ grants the application role what it needs.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ Base = declarative_base()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision that matches what `create_all` built before migrations existed.
 BASELINE_REVISION = "0001"
+
+
+def utcnow_naive() -> datetime:
+    """Now in UTC without a zone: how the project's tables store their timestamps."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def schema() -> MetaData:

@@ -128,7 +128,8 @@ def test_tumor_markers_name_no_marker(answer):
 
 def test_unknown_topic_routes_to_the_care_team(answer):
     [message], events = run(answer, "ask_something_not_in_the_article")
-    assert PHONE in message["text"] and events == []
+    assert message["text"] == messages.fill(messages.NO_ANSWER) and events == []
+    assert PHONE in message["text"]
 
 
 def test_goodbye_and_source_show_the_source(kb):
@@ -329,10 +330,14 @@ def test_bad_entity_and_slot_values_get_the_general_answer(answer, value):
     general = asyncio.run(ActionAnswer(answer.kb).run(CollectingDispatcher(), tracker("ask_general_symptoms"), {}))
     assert dispatcher.messages[0]["text"].startswith(answer.kb.answer("general_symptoms").text)
     assert [e for e in events if e["name"] == "last_topic"] == [e for e in general if e["name"] == "last_topic"]
-    for action in (ActionEmergency(), ActionOtherLanguage(), ActionTellMeMore(answer.kb)):
+    for action, expected in (
+        (ActionEmergency(), messages.safety_reply("emergency")),
+        (ActionOtherLanguage(), messages.other_language_reply("en")),
+        (ActionTellMeMore(answer.kb), messages.fill(messages.MORE_WHAT)),
+    ):
         dispatcher = CollectingDispatcher()
         asyncio.run(action.run(dispatcher, bad, {}))
-        assert PHONE in dispatcher.messages[0]["text"]
+        assert dispatcher.messages[0]["text"] == expected  # not the safe failure reply
 
 
 def test_a_failing_action_sends_the_safe_reply(kb):

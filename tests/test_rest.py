@@ -4,6 +4,7 @@ import requests
 
 from bot import messages
 from bot.settings import load_settings
+from tests.checks import NOT_UNDERSTOOD, assert_says
 
 PHONE = load_settings().care_team_phone
 
@@ -56,6 +57,7 @@ def test_goodbye_shows_the_source(servers):
 
 def test_gibberish_gets_a_polite_reply_with_the_care_team(servers):
     reply = texts(servers.say("rest-6", "qwzx plmkj vvvv"))
+    assert_says(reply, NOT_UNDERSTOOD)
     assert PHONE in reply
 
 

@@ -14,16 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
 from bot.channels.sms_store import OptOutRow, ProcessedMessageRow, sid_hash
-from bot.db import Base, get_engine, migrate, new_session, schema
+from bot.db import Base, get_engine, migrate, new_session, schema, utcnow_naive
 from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
 from bot.rasa_stores import ConversationStore
 from tests.conftest import ROOT
 
 DAY = timedelta(days=1)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @pytest.fixture
@@ -53,7 +49,7 @@ def test_purge_deletes_every_old_event_and_old_insights_only(databases):
     # Still active (an SMS sender who writes every 89 days): its old events go, its recent one stays.
     add_events(tracker_url, "sms:spans-the-cutoff", 120 * DAY, 91 * DAY, 2 * DAY)
     add_events(tracker_url, "web:recent", 1 * DAY)
-    now = utc_now()
+    now = utcnow_naive()
     with new_session(bot_url) as session, session.begin():
         for age in (100 * DAY, 1 * DAY):
             session.add(FeedbackRow(topic="coping", helpful=True, channel="rest", created_at=now - age))
@@ -107,7 +103,7 @@ def test_database_from_before_migrations_is_stamped_not_recreated(tmp_path):
     with engine.begin() as connection:  # ...which had no index on sms_processed.created_at
         connection.exec_driver_sql("DROP INDEX ix_sms_processed_created_at")
     with new_session(url) as session, session.begin():
-        session.add(FeedbackRow(topic="coping", helpful=True, channel="rest", created_at=utc_now()))
+        session.add(FeedbackRow(topic="coping", helpful=True, channel="rest", created_at=utcnow_naive()))
     assert migrate(url) == "0003"
     assert "ix_sms_processed_created_at" in {i["name"] for i in inspect(engine).get_indexes("sms_processed")}
     with new_session(url) as session:

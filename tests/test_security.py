@@ -31,6 +31,7 @@ from bot import messages
 from bot.channels.web import SESSION_SALT
 from bot.insights.report import Report, as_csv
 from bot.settings import load_settings
+from tests.checks import assert_answers
 from tests.conftest import ROOT, Servers, production_settings, start_bot, stop_bot
 
 CANARY = f"zebra-canary-{uuid.uuid4().hex[:12]}"
@@ -160,7 +161,7 @@ def test_only_offered_buttons_are_taken_as_intents(bot):
     latest = tracker(bot, conversation)["latest_message"]
     assert latest["text"] == thumbs_up and latest["intent"]["name"] == "feedback_helpful"
     follow_up = next(p for p in payloads if p.startswith("/ask_"))
-    assert "care team" in joined(rest(bot, sender, follow_up).json())
+    assert_answers(joined(rest(bot, sender, follow_up).json()), follow_up.removeprefix("/ask_"))
     # An offered intent with an entity value the bot never offered is text again.
     tampered = '/ask_symptoms_by_site{"body_site": "' + CANARY + '"}'
     assert rest(bot, sender, tampered).status_code == 200
@@ -330,6 +331,7 @@ def start_server(server: str, **overrides: str | None) -> subprocess.CompletedPr
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.system  # starts `python -m bot rasa-server`/`action-server` (no fixture)
 @pytest.mark.parametrize(
     ("server", "name", "value"),
     [
@@ -347,11 +349,13 @@ def test_servers_refuse_weak_secrets_outside_development(server, name, value):
     assert name in result.stderr and "Refusing to start" in result.stderr
 
 
+@pytest.mark.system
 def test_debug_logging_is_refused_outside_development():
     result = start_server("action-server", LOG_LEVEL="DEBUG")
     assert result.returncode != 0 and "LOG_LEVEL=DEBUG" in result.stderr
 
 
+@pytest.mark.system
 def test_sms_channel_requires_its_public_url_outside_development():
     result = start_server("rasa-server", SMS_PUBLIC_URL=None)
     assert result.returncode != 0 and "SMS_PUBLIC_URL" in result.stderr + result.stdout

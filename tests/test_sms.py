@@ -12,6 +12,7 @@ from bot import messages
 from bot.channels.sms import sms_reply
 from bot.settings import load_settings
 from bot.sms_text import MORE_HINT, is_gsm7, segments
+from tests.checks import CLINICAL_TRIALS_REST, assert_answers, assert_says
 
 TOKEN = "test-twilio-token"  # as the servers fixture configures
 PHONE = load_settings().care_team_phone
@@ -88,11 +89,20 @@ def test_a_retried_message_sid_is_answered_once(servers):
     assert answers() == before + 1
 
 
-def test_emoji_unicode_and_long_messages(servers):
+def test_emoji_and_unicode_in_a_question(servers):
     [reply] = texts(sms(servers, "+15551110006", "what is lymph 🙏 ¿qué?"))
-    assert "Lymph" in reply or PHONE in reply
-    [long_reply] = texts(sms(servers, "+15551110006", "what is metastatic cancer " + "please " * 225))
-    assert PHONE in long_reply
+    assert_answers(reply, "what_is_lymph")
+
+
+@pytest.mark.xfail(
+    strict=False,  # the model is retrained on every clean machine: a fix there must not fail the run
+    raises=AssertionError,
+    reason="the NLU takes a question followed by many 'please' as a hand-off request "
+    "(ask_what_is_metastatic_cancer with 5 'please' is nlu_fallback, with 20 or more handoff)",
+)
+def test_a_long_question_is_answered(servers):
+    [long_reply] = texts(sms(servers, "+15551110016", "what is metastatic cancer " + "please " * 225))
+    assert_answers(long_reply, "what_is_metastatic_cancer")
 
 
 def test_long_answers_continue_with_more(servers):
@@ -100,6 +110,7 @@ def test_long_answers_continue_with_more(servers):
     [first] = texts(sms(servers, number, "tell me about clinical trials"))
     assert first.endswith(MORE_HINT) and segments(first) <= 3
     [rest] = texts(sms(servers, number, "MORE"))
+    assert_says(rest, CLINICAL_TRIALS_REST)
     assert PHONE in rest
 
 
@@ -151,9 +162,12 @@ def test_every_answer_fits_three_segments(kb, ask_intents):
             assert len(choices) <= 3
 
 
-@pytest.mark.parametrize("word", ["stop", "STOP ", "Unsubscribe", "c a n c e l", "end", "quit", "stopall"])
-def test_every_stop_word_opts_out(servers, word):
-    number = f"+1555222{abs(hash(word)) % 10000:04d}"
+STOP_WORDS = ["stop", "STOP ", "Unsubscribe", "c a n c e l", "end", "quit", "stopall"]
+
+
+@pytest.mark.parametrize("index, word", enumerate(STOP_WORDS), ids=STOP_WORDS)
+def test_every_stop_word_opts_out(servers, index, word):
+    number = f"+1555222{index:04d}"  # one number per word, the same in every run
     assert "unsubscribed" in texts(sms(servers, number, word))[0]
 
 

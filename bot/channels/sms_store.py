@@ -9,12 +9,11 @@ request is answered with nothing.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, String, Text
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Base, session_factory
+from bot.db import Base, session_factory, utcnow_naive
 
 
 class OptOutRow(Base):
@@ -34,10 +33,6 @@ class ProcessedMessageRow(Base):
     created_at = Column(DateTime, nullable=False, index=True)  # purged after RETENTION_DAYS
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def sid_hash(message_sid: str) -> str:
     return hashlib.sha256(message_sid.encode("utf-8", "replace")).hexdigest()
 
@@ -54,7 +49,7 @@ class SmsStore:
         """Record the opt-out; False if the number had already opted out."""
         try:
             with self._sessions() as session, session.begin():
-                session.add(OptOutRow(sender_hash=sender_hash, created_at=_now()))
+                session.add(OptOutRow(sender_hash=sender_hash, created_at=utcnow_naive()))
             return True
         except IntegrityError:
             return False
@@ -74,6 +69,7 @@ class SmsStore:
     def remember(self, message_sid: str, twiml: str) -> None:
         try:
             with self._sessions() as session, session.begin():
-                session.add(ProcessedMessageRow(message_sid=sid_hash(message_sid), twiml=twiml, created_at=_now()))
+                row = ProcessedMessageRow(message_sid=sid_hash(message_sid), twiml=twiml, created_at=utcnow_naive())
+                session.add(row)
         except IntegrityError:
             pass  # a concurrent retry recorded it first; both answers are the same

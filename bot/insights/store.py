@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import Base, session_factory
+from bot.db import Base, session_factory, utcnow_naive
 from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
 from bot.privacy import scrub
 
@@ -15,15 +14,10 @@ log = logging.getLogger(__name__)
 MAX_STORED_TEXT = 2000
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 class InsightStore:
     """Writes to the database at `url` (default DATABASE_URL)."""
 
     def __init__(self, url: str | None = None) -> None:
-        self._url = url
         self._sessions = session_factory(url)
 
     def _add(self, row: Base) -> None:
@@ -34,12 +28,12 @@ class InsightStore:
             log.exception("Could not record %s", type(row).__name__)
 
     def answered(self, topic: str, site: str | None, channel: str | None) -> None:
-        self._add(AnswerLogRow(topic=topic, site=site or None, channel=channel, created_at=_now()))
+        self._add(AnswerLogRow(topic=topic, site=site or None, channel=channel, created_at=utcnow_naive()))
 
     def feedback(self, topic: str | None, helpful: bool, channel: str | None) -> None:
-        self._add(FeedbackRow(topic=topic, helpful=helpful, channel=channel, created_at=_now()))
+        self._add(FeedbackRow(topic=topic, helpful=helpful, channel=channel, created_at=utcnow_naive()))
 
     def unanswered(self, text: str, reason: str, channel: str | None) -> None:
         text = scrub(text or "")[:MAX_STORED_TEXT].strip()
         if text:
-            self._add(UnansweredRow(text=text, reason=reason, channel=channel, created_at=_now()))
+            self._add(UnansweredRow(text=text, reason=reason, channel=channel, created_at=utcnow_naive()))

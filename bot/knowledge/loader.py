@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.db import utcnow_naive
 from bot.knowledge.article import ARTICLE_PATH, load_article
 from bot.knowledge.catalogue import CATALOGUE_PATH, read_catalogue, resolve
 from bot.knowledge.models import (
@@ -60,7 +60,7 @@ def load_knowledge_base(
             updated=article.updated,
             content_hash=article.content_hash,
             catalogue_hash=catalogue_hash,
-            loaded_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            loaded_at=utcnow_naive(),
         )
         section_rows = {
             id(section): SectionRow(position=i, heading=section.heading, text=section.text)

@@ -113,10 +113,6 @@ class KnowledgeBase:
         with self._sessions() as session:
             return list(session.execute(query).scalars())
 
-    def topics(self) -> set[str]:
-        with self._sessions() as session:
-            return set(session.execute(select(AnswerRow.topic).distinct()).scalars())
-
     def source(self) -> Source | None:
         with self._sessions() as session:
             article = session.execute(select(ArticleRow).limit(1)).scalar_one_or_none()

@@ -1,7 +1,7 @@
 """One SQLAlchemy engine per process and database, URLs from configuration.
 
-The project's own tables (knowledge base, insights, SMS) share `Base` and are
-created and changed only by the Alembic migrations in `bot/migrations`
+The project's own tables (knowledge base, insights, SMS) are declared in
+`bot.storage` and created and changed only by the Alembic migrations in `bot/migrations`
 (`python -m bot migrate`), never by `create_all`, so every deployment's schema
 has a recorded version.
 
@@ -21,14 +21,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
-Base = declarative_base()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision that matches what `create_all` built before migrations existed.
 BASELINE_REVISION = "0001"
@@ -37,15 +36,6 @@ BASELINE_REVISION = "0001"
 def utcnow_naive() -> datetime:
     """Now in UTC without a zone: how the project's tables store their timestamps."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def schema() -> MetaData:
-    """All of the project's tables (each module declares its own on `Base`)."""
-    import bot.channels.sms_store  # noqa: F401
-    import bot.insights.models  # noqa: F401
-    import bot.knowledge.models  # noqa: F401
-
-    return Base.metadata
 
 
 def ensure_sqlite_directory(url: str) -> None:

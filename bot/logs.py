@@ -7,7 +7,7 @@ Patient text reaches log lines in three ways, each closed here or at its source:
   place it was raised (`TypeError at actions/actions.py:88`), never its message;
   so are exceptions passed as the message or as arguments.
 - SQL parameters: every engine is created with `hide_parameters=True` (bot/db.py,
-  bot/rasa_stores.py), so even an exception rendered elsewhere has none.
+  bot/rasa/stores.py), so even an exception rendered elsewhere has none.
 - DEBUG records (Rasa logs each message's text at DEBUG): refused outside
   development (`check_level`).
 

@@ -21,10 +21,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import column, delete, func, inspect, select, table, update
 
-from bot.channels.sms_store import ProcessedMessageRow
 from bot.db import get_engine, new_session
-from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
 from bot.settings import load_settings
+from bot.storage.insights import AnswerLogRow, FeedbackRow, UnansweredRow
+from bot.storage.sms import ProcessedMessageRow
 
 EVENTS = table("events", column("sender_id"), column("timestamp"))
 _AGE = re.compile(r"^\s*(\d+)\s*([dh])\s*$")

@@ -62,10 +62,10 @@ def write_endpoints(settings: Settings) -> Path:
         "  headers:",
         "    Authorization: Bearer ${ACTION_SERVER_TOKEN}",  # unquoted: Rasa expands it
         "tracker_store:",
-        "  type: bot.rasa_stores.ConversationStore",
+        "  type: bot.rasa.stores.ConversationStore",
     ]
     if settings.redis_url:
-        lines += ["lock_store:", "  type: bot.rasa_stores.LockStore"]
+        lines += ["lock_store:", "  type: bot.rasa.stores.LockStore"]
     path = VAR_DIR / f"endpoints-{settings.bot_port}.yml"  # one per server: replicas may share var/
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
@@ -101,9 +101,9 @@ def rasa_server() -> None:
     os.environ["ACTION_SERVER_TOKEN"] = settings.action_server_token
     from rasa.__main__ import main as rasa_main
 
-    from bot import rasa_patches
+    from bot.rasa import patches
 
-    rasa_patches.apply()
+    patches.apply()
     sys.argv = ["rasa", *rasa_arguments(settings)]  # this process's argv in /proc stays `-m bot rasa-server`
     rasa_main()
 

@@ -57,7 +57,8 @@ from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 
 from bot.channels.web import verify
-from bot.db import MIGRATIONS, get_engine, schema
+from bot.db import MIGRATIONS, get_engine
+from bot.storage import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = ROOT / "scripts" / "cluster.sh"

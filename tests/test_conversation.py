@@ -27,10 +27,10 @@ from actions.actions import (
     ActionTellMeMore,
 )
 from bot import messages
-from bot.channels.sms import sms_reply
+from bot.channels.sms.channel import sms_reply
+from bot.channels.sms.text import is_gsm7, segments
 from bot.nlp.feelings import feeling
 from bot.settings import load_settings
-from bot.sms_text import is_gsm7, segments
 from tests.conftest import Servers, start_bot, stop_bot
 
 PHONE = load_settings().care_team_phone

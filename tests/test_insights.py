@@ -11,9 +11,9 @@ from sqlalchemy import inspect, select
 from actions.actions import ActionAnswer, ActionFeedback, ActionNotUnderstood, ActionStartOver, ActionTellMeMore
 from bot import messages
 from bot.db import get_engine, migrate, new_session
-from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
 from bot.insights.store import InsightStore
 from bot.privacy import scrub
+from bot.storage.insights import AnswerLogRow, FeedbackRow, UnansweredRow
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from bot.db import get_engine, migrate
 from bot.knowledge.article import ARTICLE_PATH, BULLET, load_article, split_sentences
 from bot.knowledge.catalogue import CatalogueError, read_catalogue
 from bot.knowledge.loader import load_knowledge_base
-from bot.knowledge.models import AnswerRow, AnswerSentenceRow, SectionRow
 from bot.knowledge.repository import KnowledgeBase
 from bot.nlp.vocabulary import BODY_SITE
+from bot.storage.knowledge import AnswerRow, AnswerSentenceRow, SectionRow
 
 ARTICLE_SENTENCES = {sentence for _, _, sentence in load_article().sentences()}
 # Words the article does not contain: naming them would fill a gap it leaves open.

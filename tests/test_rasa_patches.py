@@ -1,4 +1,4 @@
-"""bot/rasa_patches.py changes how Rasa works inside, never what it answers.
+"""bot/rasa/patches.py changes how Rasa works inside, never what it answers.
 
 Each patch is compared with Rasa's own code on the same input: the same result,
 the same exception and message. The DIET patches load the trained model twice in
@@ -39,8 +39,8 @@ from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 from rasa_sdk import events as sdk
 
-from bot import rasa_patches
 from bot.cli import MODEL_PATH
+from bot.rasa import patches as rasa_patches
 from tests.conftest import ROOT
 
 ALL = [patch.name for patch in rasa_patches.PATCHES]
@@ -77,7 +77,7 @@ def apply(*expected: str) -> None:
 
 CHECK_APPLIED = """
 import json, sys
-from bot import rasa_patches
+from bot.rasa import patches as rasa_patches
 def applied():
     return [p.name for p in rasa_patches.PATCHES if rasa_patches.is_applied(p)]
 if sys.argv[1] == "imports":
@@ -543,7 +543,7 @@ MESSAGES = [
 
 PARSE = """
 import asyncio, json, sys
-from bot import rasa_patches
+from bot.rasa import patches as rasa_patches
 applied = rasa_patches.apply() if sys.argv[1] == "patched" else []
 from rasa.core.agent import Agent
 agent = Agent.load(sys.argv[2])

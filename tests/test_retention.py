@@ -13,10 +13,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
-from bot.channels.sms_store import OptOutRow, ProcessedMessageRow, sid_hash
-from bot.db import Base, get_engine, migrate, new_session, schema, utcnow_naive
-from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
-from bot.rasa_stores import ConversationStore
+from bot.channels.sms.store import sid_hash
+from bot.db import get_engine, migrate, new_session, utcnow_naive
+from bot.rasa.stores import ConversationStore
+from bot.storage import Base, schema
+from bot.storage.insights import AnswerLogRow, FeedbackRow, UnansweredRow
+from bot.storage.sms import OptOutRow, ProcessedMessageRow
 from tests.conftest import ROOT
 
 DAY = timedelta(days=1)
@@ -115,7 +117,7 @@ def test_migration_hashes_stored_message_sids(tmp_path):
     from alembic import command
     from alembic.config import Config
 
-    from bot.channels.sms_store import SmsStore
+    from bot.channels.sms.store import SmsStore
     from bot.db import MIGRATIONS
 
     url = f"sqlite:///{tmp_path / 'before.db'}"

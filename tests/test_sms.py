@@ -9,9 +9,9 @@ from twilio.request_validator import RequestValidator
 
 from actions.actions import render
 from bot import messages
-from bot.channels.sms import sms_reply
+from bot.channels.sms.channel import sms_reply
+from bot.channels.sms.text import MORE_HINT, is_gsm7, segments
 from bot.settings import load_settings
-from bot.sms_text import MORE_HINT, is_gsm7, segments
 from tests.checks import CLINICAL_TRIALS_REST, assert_answers, assert_says
 
 TOKEN = "test-twilio-token"  # as the servers fixture configures

@@ -30,7 +30,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot import messages
 from bot.channels.payloads import Offers
-from bot.rasa_stores import tracker_store_failures
+from bot.rasa.stores import tracker_store_failures
 from bot.settings import load_settings
 
 OFFERS = Offers()

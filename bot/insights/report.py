@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select
 
 from bot.db import get_engine, new_session
-from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
+from bot.storage.insights import AnswerLogRow, FeedbackRow, UnansweredRow
 
 
 @dataclass(frozen=True)

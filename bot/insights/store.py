@@ -6,9 +6,10 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import Base, session_factory, utcnow_naive
-from bot.insights.models import AnswerLogRow, FeedbackRow, UnansweredRow
+from bot.db import session_factory, utcnow_naive
 from bot.privacy import scrub
+from bot.storage import Base
+from bot.storage.insights import AnswerLogRow, FeedbackRow, UnansweredRow
 
 log = logging.getLogger(__name__)
 MAX_STORED_TEXT = 2000

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge.article import CONTENT_DIR, Article, Paragraph, Section, normalise_space
-from bot.knowledge.models import NO_SITE
+from bot.storage.knowledge import NO_SITE
 
 CATALOGUE_PATH = CONTENT_DIR / "answers.yml"
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.db import utcnow_naive
 from bot.knowledge.article import ARTICLE_PATH, load_article
 from bot.knowledge.catalogue import CATALOGUE_PATH, read_catalogue, resolve
-from bot.knowledge.models import (
+from bot.storage.knowledge import (
     AnswerRow,
     AnswerSentenceRow,
     ArticleRow,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.db import session_factory
 from bot.knowledge.article import BULLET
-from bot.knowledge.models import NO_SITE, AnswerRow, ArticleRow
+from bot.storage.knowledge import NO_SITE, AnswerRow, ArticleRow
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Alembic environment: the project's own tables, on the database at DATABASE_URL.
 
-Run through `python -m bot migrate` (bot.db.migrate), which passes the URL.
+Run through `python -m bot migrate` (bot.db.migrate), which passes the URL; the
+tables compared and built are those of `bot.storage`.
 Rasa's conversation table (`events`) is not here: Rasa's tracker store owns it.
 """
 
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.db import get_engine, schema
+from bot.db import get_engine
+from bot.storage import schema
 
 config = context.config
 target_metadata = schema()

@@ -37,10 +37,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import messages
 from bot.channels.conversation import OnNewMessage, client_address, converse
 from bot.channels.http import secure_headers
-from bot.channels.sms_store import SmsStore
+from bot.channels.sms.store import SmsStore
+from bot.channels.sms.text import split_for_sms, to_gsm7
 from bot.ratelimit import RateLimiter
 from bot.settings import load_settings, require_secrets
-from bot.sms_text import split_for_sms, to_gsm7
 from bot.state import State, Unavailable, shared_state
 
 log = logging.getLogger(__name__)

@@ -303,7 +303,7 @@ def apply() -> list[str]:
     """
     switch = os.environ.get(SWITCH, "").strip().lower()
     if switch == "off":
-        log.warning("%s=off: Rasa runs without bot/rasa_patches.py (none of %s)", SWITCH, [p.name for p in PATCHES])
+        log.warning("%s=off: Rasa runs without bot/rasa/patches.py (none of %s)", SWITCH, [p.name for p in PATCHES])
         return []
     if switch not in ("", "on"):
         log.warning("%s=%r is neither 'on' nor 'off': applying the Rasa patches", SWITCH, os.environ[SWITCH])

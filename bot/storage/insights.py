@@ -2,7 +2,7 @@
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text
 
-from bot.db import Base
+from bot.storage.base import Base
 
 
 class AnswerLogRow(Base):

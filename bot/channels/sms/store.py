@@ -1,36 +1,17 @@
 """What the SMS channel must remember: opt-outs and answered MessageSids.
 
-Phone numbers are never stored: senders are keyed by an HMAC of the number.
-MessageSids are stored as SHA-256 hashes; the reply kept for each is cleared
-after RETENTION_DAYS, the hash kept longer (SMS_REPLAY_DAYS) so a replayed
-request is answered with nothing.
+The tables are `bot.storage.sms`: phone numbers are never stored (senders are
+keyed by an HMAC of the number), MessageSids only as SHA-256 hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Column, DateTime, String, Text
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Base, session_factory, utcnow_naive
-
-
-class OptOutRow(Base):
-    __tablename__ = "sms_opt_outs"
-
-    sender_hash = Column(String(64), primary_key=True)
-    created_at = Column(DateTime, nullable=False)
-
-
-class ProcessedMessageRow(Base):
-    """The TwiML answered for a MessageSid, so a provider retry gets the same answer."""
-
-    __tablename__ = "sms_processed"
-
-    message_sid = Column(String(64), primary_key=True)  # SHA-256 of the MessageSid, hex
-    twiml = Column(Text, nullable=True)  # None once purged: the MessageSid is still known
-    created_at = Column(DateTime, nullable=False, index=True)  # purged after RETENTION_DAYS
+from bot.db import session_factory, utcnow_naive
+from bot.storage.sms import OptOutRow, ProcessedMessageRow
 
 
 def sid_hash(message_sid: str) -> str:

@@ -63,7 +63,7 @@ def _record(error: Exception) -> None:
 
 
 class ConversationStore(SQLTrackerStore):
-    """Rasa's SQL tracker store on TRACKER_DATABASE_URL (endpoints.yml: type bot.rasa_stores.ConversationStore)."""
+    """Rasa's SQL tracker store on TRACKER_DATABASE_URL (endpoints.yml: type bot.rasa.stores.ConversationStore)."""
 
     def __init__(
         self,
@@ -131,7 +131,7 @@ class ConversationStore(SQLTrackerStore):
 
 
 class LockStore(RedisLockStore):
-    """Rasa's Redis lock store on REDIS_URL (endpoints.yml: type bot.rasa_stores.LockStore)."""
+    """Rasa's Redis lock store on REDIS_URL (endpoints.yml: type bot.rasa.stores.LockStore)."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None) -> None:
         import redis

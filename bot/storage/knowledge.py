@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from bot.db import Base
+from bot.storage.base import Base
 
 NO_SITE = ""  # answers that do not depend on a body site
 

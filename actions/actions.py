@@ -56,13 +56,22 @@ def names(values: Any) -> list[str]:
     return [v for v in values if name_or_none(v)] if isinstance(values, list) else []
 
 
+def latest_known(tracker: Tracker, entity: str) -> str | None:
+    """The first value of `entity` in this message that the vocabulary knows."""
+    return next((v for v in tracker.get_latest_entity_values(entity) if known(v, entity)), None)
+
+
+def in_context(tracker: Tracker, entity: str) -> str | None:
+    """`entity` named in this message, else the one named earlier in the conversation (its slot)."""
+    return latest_known(tracker, entity) or known(tracker.get_slot(entity), entity)
+
+
 def known_cancer_type(tracker: Tracker) -> str | None:
-    found = next((t for t in tracker.get_latest_entity_values("cancer_type") if known(t, "cancer_type")), None)
-    return found or known(tracker.get_slot("cancer_type"), "cancer_type")
+    return in_context(tracker, "cancer_type")
 
 
 def latest_site(tracker: Tracker) -> str | None:
-    return next((s for s in tracker.get_latest_entity_values("body_site") if known(s, "body_site")), None)
+    return latest_known(tracker, "body_site")
 
 
 def person_of(tracker: Tracker) -> str | None:
@@ -71,8 +80,7 @@ def person_of(tracker: Tracker) -> str | None:
 
 
 def context_site(tracker: Tracker) -> str | None:
-    """The site named in this message, else the one named earlier in the conversation."""
-    return latest_site(tracker) or known(tracker.get_slot("body_site"), "body_site")
+    return in_context(tracker, "body_site")
 
 
 ACKNOWLEDGE_EVERY = 3  # user turns: an acknowledgement is said at most once in this many

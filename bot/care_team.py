@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.settings import Settings
@@ -60,6 +61,7 @@ class Hours:
         return "; ".join(f"{_days(o.days)}, {_clock(o.opens)} to {_clock(o.closes)}" for o in self.openings)
 
 
+@cache  # every reply's care-team contact asks; the settings do not change while a server runs
 def parse(text: str, zone: str) -> Hours | None:
     """The hours in `text` (None if empty); ValueError with an example if malformed."""
     if not text.strip():

@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from bot import servers
-from bot.servers import MODEL_DIR, MODEL_NAME, MODEL_PATH
+from bot.servers import MODEL_DIR, MODEL_NAME, MODEL_PATH, rasa_executable
 from bot.settings import DEVELOPMENT, PROJECT_ROOT, VAR_DIR, load_settings
 
 FINGERPRINT_PATH = MODEL_DIR / f"{MODEL_NAME}.inputs.sha256"
@@ -94,10 +94,6 @@ def train(force: bool = False) -> Path:
     FINGERPRINT_PATH.write_text(fingerprint)
     print(f"    trained in {time.monotonic() - started:.0f} s")
     return MODEL_PATH
-
-
-def rasa_executable() -> str:
-    return str(Path(sys.executable).with_name("rasa"))
 
 
 def setup() -> None:

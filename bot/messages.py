@@ -46,23 +46,26 @@ def care_team_contact(settings: Settings | None = None, person: str | None = Non
     return f"call {pronouns(person)[0]} care team at {settings.care_team_phone}{hours}"
 
 
-def opening_hours(settings: Settings) -> str:
-    """CARE_TEAM_HOURS in words ("Monday to Friday, 8 AM to 5 PM")."""
+def _hours(settings: Settings) -> care_team.Hours | None:
+    """The care team's hours, or None when unset or malformed (refused at start-up by
+    bot/servers.py; a reply never crashes on them)."""
     try:
-        hours = care_team.from_settings(settings)
-    except ValueError:  # refused at start-up (bot/servers.py); never a crash in a reply
-        return settings.care_team_hours
-    return hours.describe() if hours else ""
+        return care_team.from_settings(settings)
+    except ValueError:
+        return None
+
+
+def opening_hours(settings: Settings) -> str:
+    """CARE_TEAM_HOURS in words ("Monday to Friday, 8 AM to 5 PM"), or as written if malformed."""
+    hours = _hours(settings)
+    return hours.describe() if hours else settings.care_team_hours
 
 
 def handoff(now: datetime, settings: Settings | None = None) -> str:
     """The hand-off template: "call now" inside the care team's hours; outside them, when the
     line opens, the 24-hour number and the emergency number; without hours, the contact."""
     settings = settings or load_settings()
-    try:
-        hours = care_team.from_settings(settings)
-    except ValueError:
-        hours = None
+    hours = _hours(settings)
     if hours is None:
         return HANDOFF
     if hours.is_open(now):

@@ -143,16 +143,18 @@ def action_app(token: str):  # type: ignore[no-untyped-def]
     return app
 
 
+def rasa_executable() -> str:
+    return str(Path(sys.executable).with_name("rasa"))
+
+
 def shell() -> None:
     """`rasa shell` on a free port, talking to the running action server with its token."""
-    import socket
+    from bot.local import free_port
 
     os.environ.setdefault("BOT_ENV", DEVELOPMENT)  # as `make run`, whose action server it talks to
     settings = load_settings()
     os.environ["ACTION_SERVER_TOKEN"] = settings.action_server_token
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
-    rasa = str(Path(sys.executable).with_name("rasa"))
+    port = str(free_port())
+    rasa = rasa_executable()
     endpoints = str(write_endpoints(settings))
     os.execv(rasa, [rasa, "shell", "--model", str(MODEL_PATH), "-p", port, "--endpoints", endpoints])

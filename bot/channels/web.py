@@ -85,8 +85,6 @@ def widget_defaults() -> dict[str, str]:
     }
 
 
-# The widget's responses: never sniffed as another type, and no Referer sent from them.
-WIDGET_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -104,7 +102,8 @@ def _static(body: str, content_type: str, headers: dict[str, str]) -> Callable[[
     """A GET handler for one of the widget's files, read once at start-up."""
 
     async def handler(request: Request) -> HTTPResponse:
-        return response.text(body, content_type=content_type, headers={**WIDGET_HEADERS, **headers})
+        # nosniff and no-referrer come from secure_headers, on every response of this blueprint.
+        return response.text(body, content_type=content_type, headers=headers)
 
     return handler
 

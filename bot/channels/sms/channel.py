@@ -78,12 +78,15 @@ def sms_reply(bot_messages: list[dict[str, Any]]) -> tuple[str, list[str], str]:
         text = next((m["text"] for m in reversed(bot_messages[:index]) if m.get("text")), "")
         return to_gsm7(text), [], ""
     texts, choices = [], []
+    short = messages.fill(messages.SMS_DISCLAIMER)
+    # The disclaimer, whoever the conversation is about ("your", "her", "his" care team).
+    disclaimers = {messages.disclaimer(person=person) for person in (None, *messages.PEOPLE)}
     for message in bot_messages:
         text = message.get("text") or ""
         if not text:
             continue
-        for person in (None, *messages.PEOPLE):  # the disclaimer, whoever the conversation is about
-            text = text.replace(messages.disclaimer(person=person), messages.fill(messages.SMS_DISCLAIMER))
+        for disclaimer in disclaimers:
+            text = text.replace(disclaimer, short)
         texts.append(text)
         if message.get("buttons") and not choices:
             choices = [(b["title"], b["payload"]) for b in message["buttons"]][:3]

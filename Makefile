@@ -6,6 +6,8 @@
 
 PY := .venv/bin/python
 RUFF := .venv/bin/ruff check bot actions tests scripts
+# Types on bot/ and actions/ ([tool.mypy] in pyproject.toml).
+MYPY := .venv/bin/mypy
 
 run: ## Set up everything, start the bot (action + Rasa server) and print where to talk to it (default)
 	@./scripts/bootstrap.sh
@@ -20,8 +22,9 @@ test: ## Set up everything and run every check: lint, data, all tests, story tes
 # first as for `make test`: a few seconds when up to date, a retrain (minutes) after
 # a change to the training data (config.yml, domain.yml, data/, bot/nlp/).
 test-fast: setup ## Lint and the tests that need no server, browser or cluster (pytest -m "not system")
-	@echo "==> Lint (ruff)"
+	@echo "==> Lint (ruff, mypy)"
 	@$(RUFF)
+	@$(MYPY)
 	@echo "==> pytest -m 'not system' (the system tests run in make test)"
 	@$(PY) -m pytest -q -m "not system" tests
 
@@ -67,8 +70,9 @@ bench: setup ## Load test: latency, messages/s, memory and start-up, against `ra
 soak: setup ## 10,000 messages: no 5xx, no lost events, memory flat within 10%
 	@$(PY) scripts/soak.py
 
-lint: ## Ruff on bot, actions, tests and scripts
+lint: ## Ruff on bot, actions, tests and scripts; mypy on bot and actions
 	@$(RUFF)
+	@$(MYPY)
 
 clean: ## Delete var/, models/, results/ and .pytest_cache
 	rm -rf var models results .pytest_cache

@@ -374,7 +374,7 @@ class ActionRespond(UsesStores, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = intent_of(tracker)
         source = self.kb.source()
-        source_text = source and messages.source_line(source.title, source.updated, source.reviewer)
+        source_text = messages.source_line(source.title, source.updated, source.reviewer) if source else None
         kind = {"kind": intent or "greet"}
         custom = {**kind, "source": source.as_dict()} if source else kind
         if intent == "ask_source":

@@ -67,7 +67,7 @@ def get_engine(url: str | None = None) -> Engine:
     return configured_engine(url or load_settings().database_url, future=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Foreign keys are off by default in SQLite; busy_timeout makes a writer wait for
     # the lock, not fail. (WAL is set once per file by `use_wal`: it is persistent.)
     cursor = dbapi_connection.cursor()

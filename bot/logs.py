@@ -30,7 +30,7 @@ _default_factory = logging.getLogRecordFactory()
 
 def describe(error: BaseException) -> str:
     """Types and raise sites of an exception and its causes; no message, which may quote patient text."""
-    parts = []
+    parts: list[str] = []
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen and len(parts) < 5:

@@ -117,7 +117,7 @@ def action_server() -> None:
     app.run(settings.actions_host, settings.actions_port, workers=1, access_log=False)
 
 
-def action_app(token: str):  # type: ignore[no-untyped-def]
+def action_app(token: str):
     """The action server's Sanic app: rasa_sdk's, behind the token, without the echoing error handler."""
     from rasa_sdk.endpoint import create_app
     from sanic import response
@@ -127,7 +127,7 @@ def action_app(token: str):  # type: ignore[no-untyped-def]
     log = logging.getLogger("bot.actions_server")
 
     @app.middleware("request")
-    async def only_rasa(request):  # type: ignore[no-untyped-def]
+    async def only_rasa(request):
         if request.path == "/health":
             return None
         supplied = (request.headers.get("authorization") or "").encode("utf-8", "replace")
@@ -135,7 +135,7 @@ def action_app(token: str):  # type: ignore[no-untyped-def]
             return response.json({"error": "Unauthorized."}, status=401)
         return None
 
-    async def failed(request, exception: Exception):  # type: ignore[no-untyped-def]
+    async def failed(request, exception: Exception):
         log.error("An action call failed: %s", logs.describe(exception))
         return response.json({"error": "The action failed."}, status=500)
 

@@ -101,7 +101,8 @@ def load_settings() -> Settings:
         care_team_after_hours=os.environ.get("CARE_TEAM_AFTER_HOURS", ""),
         # The 24-hour line for urgent problems (fever during treatment...); the care-team line if unset.
         care_team_urgent_phone=os.environ.get("CARE_TEAM_URGENT_PHONE")
-        or os.environ.get("CARE_TEAM_PHONE", "855-680-1184"),
+        or os.environ.get("CARE_TEAM_PHONE")
+        or "855-680-1184",
         emergency_number=os.environ.get("EMERGENCY_NUMBER", "911"),
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         web_session_secret=_secret("WEB_SESSION_SECRET", dev),

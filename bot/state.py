@@ -77,7 +77,7 @@ class RedisState:
         self._redis = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
         self._prefix = prefix
 
-    async def _call(self, coroutine):  # type: ignore[no-untyped-def]
+    async def _call(self, coroutine):
         try:
             return await asyncio.wait_for(coroutine, timeout=2)
         except Exception as error:  # connection refused, timeout, Redis error

@@ -6,8 +6,9 @@ started=$(date +%s)
 ./scripts/bootstrap.sh
 .venv/bin/python -m bot setup
 
-echo "==> Lint (ruff)"
+echo "==> Lint (ruff, mypy)"
 .venv/bin/ruff check bot actions tests scripts
+.venv/bin/mypy
 
 echo "==> Validate Rasa data"
 .venv/bin/rasa data validate --fail-on-warnings --quiet

@@ -18,7 +18,7 @@ a note, answers with the care-team reply when the bot fails, and returns 503
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, TypeGuard
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
@@ -34,7 +34,7 @@ from bot.settings import load_settings, require_secrets
 MAX_SENDER_CHARS = 128
 
 
-def valid_sender(sender: object) -> bool:
+def valid_sender(sender: object) -> TypeGuard[str]:
     return isinstance(sender, str) and 0 < len(sender.strip()) <= MAX_SENDER_CHARS and sender.isprintable()
 
 

@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,10 @@ def frame_policy(allowed_origins: list[str]) -> str:
     )
 
 
-def _static(body: str, content_type: str, headers: dict[str, str]) -> Callable[[Request], Awaitable[HTTPResponse]]:
+Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
+
+
+def _static(body: str, content_type: str, headers: dict[str, str]) -> Handler:
     """A GET handler for one of the widget's files, read once at start-up."""
 
     async def handler(request: Request) -> HTTPResponse:

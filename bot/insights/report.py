@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def cell(value: object) -> object:
 
 
 def as_csv(report: Report) -> str:
-    rows = [
+    rows: list[Sequence[object]] = [
         *(["most_asked", topic, n, "", ""] for topic, n in report.most_asked),
         *(["unhelpful", topic, n, "", ""] for topic, n in report.unhelpful),
         *(["unanswered", when, reason, channel, text] for when, reason, channel, text in report.unanswered),

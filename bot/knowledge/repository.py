@@ -71,7 +71,7 @@ class KnowledgeBase:
         version = tuple(row) if row else None
         if version != self._version:
             self._answers.clear()
-            self._version = version  # type: ignore[assignment]
+            self._version = version
 
     def answer(self, topic: str, site: str | None = None) -> Answer | None:
         self._current()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.nlp.vocabulary import VOCABULARY
 from bot.settings import VAR_DIR
@@ -26,7 +26,7 @@ PIPELINE_DIR = VAR_DIR / "nlp" / PIPELINE_NAME
 PIPES = ["entity_ruler", "sentencizer", "language_detector", "safety_matcher"]
 
 
-def entity_patterns() -> list[dict[str, str]]:
+def entity_patterns() -> list[dict[str, Any]]:
     return [
         {"label": label, "pattern": variant, "id": canonical}
         for label, values in VOCABULARY.items()
@@ -45,6 +45,7 @@ def build_pipeline() -> Language:
     # Imported here: spaCy pulls in TensorFlow (through thinc), seconds that the
     # up-to-date check in `write_pipeline` does not need.
     import spacy
+    from spacy.pipeline import EntityRuler
 
     import bot.nlp.language  # noqa: F401  (registers the language_detector factory)
     import bot.safety  # noqa: F401  (registers the safety_matcher factory)
@@ -53,7 +54,7 @@ def build_pipeline() -> Language:
     nlp.meta["name"] = PIPELINE_NAME.removeprefix("en_")
     nlp.meta["version"] = "1.0.0"
     nlp.meta["description"] = "Blank English with the metastatic-cancer assistant's entity patterns."
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler = cast(EntityRuler, nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"}))
     ruler.add_patterns(entity_patterns())
     # Red flags are looked for sentence by sentence ("Back in March ... Now he can't breathe").
     nlp.add_pipe("sentencizer")

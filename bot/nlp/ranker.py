@@ -165,8 +165,8 @@ class QuestionRanker(GraphComponent):
         diet = {r["name"]: r["confidence"] for r in message.get(INTENT_RANKING_KEY) or []}
         top_confidence = max(diet.values(), default=0.0)
         fused = self._fuse(diet, probabilities[0], probabilities[1], top_confidence)
-        ranking = sorted(({"name": n, "confidence": c} for n, c in fused.items()), key=lambda r: -r["confidence"])
-        ranking = ranking[:10]
+        best = sorted(fused.items(), key=lambda item: -item[1])[:10]
+        ranking = [{"name": name, "confidence": confidence} for name, confidence in best]
         message.set(INTENT, ranking[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         if len(asked) > 1:

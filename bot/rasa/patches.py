@@ -176,7 +176,7 @@ def _kept_session(self: EndpointConfig) -> _KeptSession:
     session: aiohttp.ClientSession | None = getattr(self, "_kept_session", None)
     if session is None or session.closed or session._loop is not asyncio.get_running_loop():
         session = _session_to_keep(self)
-        self._kept_session = session  # type: ignore[attr-defined]
+        self._kept_session = session
     return _KeptSession(session)
 
 

@@ -34,7 +34,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -65,6 +65,8 @@ def _record(error: Exception) -> None:
 class ConversationStore(SQLTrackerStore):
     """Rasa's SQL tracker store on TRACKER_DATABASE_URL (endpoints.yml: type bot.rasa.stores.ConversationStore)."""
 
+    engine: Engine  # set by SQLTrackerStore.__init__, replaced below
+
     def __init__(
         self,
         domain: Domain | None = None,
@@ -93,7 +95,7 @@ class ConversationStore(SQLTrackerStore):
             raise
         if tracker is not None:
             # How many of its events are stored: `save` then needs no COUNT query.
-            tracker._stored_events = len(tracker.events)  # type: ignore[attr-defined]
+            tracker._stored_events = len(tracker.events)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -112,7 +114,7 @@ class ConversationStore(SQLTrackerStore):
                 if rows:
                     session.execute(self.SQLEvent.__table__.insert(), rows)
                 session.commit()
-            tracker._stored_events = len(tracker.events)  # type: ignore[attr-defined]
+            tracker._stored_events = len(tracker.events)
         except Exception as error:
             _record(error)
             raise

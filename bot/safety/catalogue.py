@@ -111,7 +111,7 @@ def parse(raw: dict[str, Any]) -> Catalogue:
                 level=entry["level"],
                 sources=cited,
                 phrases=_both_languages(entry, where),
-                together=tuple(tuple(pair) for pair in entry.get("with", ())),  # type: ignore[misc]
+                together=tuple(tuple(pair) for pair in entry.get("with", ())),
                 not_followed_by=frozenset(entry.get("not_followed_by", ())),
                 unless=_strings(entry.get("unless") or [], f"{where}.unless") if entry.get("unless") else (),
                 note=entry.get("note", ""),

@@ -180,10 +180,10 @@ class SafetyMatcher:
         return not stop or span.end >= len(span.doc) or span.doc[span.end].norm_ not in stop
 
     # The patterns are rebuilt from the catalogue on load: nothing to serialise.
-    def to_disk(self, path, *, exclude=()) -> None:  # type: ignore[no-untyped-def]
+    def to_disk(self, path, *, exclude=()) -> None:
         pass
 
-    def from_disk(self, path, *, exclude=()):  # type: ignore[no-untyped-def]
+    def from_disk(self, path, *, exclude=()):
         return self
 
 

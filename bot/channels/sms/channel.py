@@ -77,7 +77,8 @@ def sms_reply(bot_messages: list[dict[str, Any]]) -> tuple[str, list[str], str]:
         index = bot_messages.index(safety[0])
         text = next((m["text"] for m in reversed(bot_messages[:index]) if m.get("text")), "")
         return to_gsm7(text), [], ""
-    texts, choices = [], []
+    texts: list[str] = []
+    choices: list[tuple[str, str]] = []
     short = messages.fill(messages.SMS_DISCLAIMER)
     # The disclaimer, whoever the conversation is about ("your", "her", "his" care team).
     disclaimers = {messages.disclaimer(person=person) for person in (None, *messages.PEOPLE)}

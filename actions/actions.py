@@ -27,6 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import messages
 from bot.insights.store import InsightStore
+from bot.knowledge import catalogue
 from bot.knowledge.repository import Answer, KnowledgeBase
 from bot.logs import describe
 from bot.nlp.vocabulary import VOCABULARY
@@ -154,7 +155,7 @@ def button(key: str) -> dict[str, str]:
     payload = f"/{ASK_PREFIX}{topic}"
     if site:
         payload += json.dumps({"body_site": site})
-    return {"title": messages.TOPIC_LABELS.get(key, topic.replace("_", " ")), "payload": payload}
+    return {"title": catalogue.label(key), "payload": payload}
 
 
 class UsesStores(Guarded):
@@ -265,7 +266,7 @@ class ActionTellMeMore(ActionAnswer):
         current = last and self._find(last, known(tracker.get_slot("body_site"), "body_site"))
         if current and current.gap and intent_of(tracker) == "which_ones":
             person = person_of(tracker)
-            text = "\n\n".join([messages.gap_note(current.gap, person), messages.disclaimer(person=person)])
+            text = "\n\n".join([catalogue.gap_note(current.gap, person), messages.disclaimer(person=person)])
             dispatcher.utter_message(
                 text=text,
                 buttons=[button(key) for key in current.followups[:4]],
@@ -292,7 +293,7 @@ class ActionFeedback(UsesStores, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         helpful = intent_of(tracker) == "feedback_helpful"
         given = next(tracker.get_latest_entity_values("topic"), None)
-        topic = given if given in messages.TOPIC_LABELS else name_or_none(tracker.get_slot("last_topic"))
+        topic = given if catalogue.is_topic(given) else name_or_none(tracker.get_slot("last_topic"))
         self.insights.feedback(topic, helpful, tracker.get_latest_input_channel())
         sorry = messages.fill(messages.FEEDBACK_SORRY, person=person_of(tracker))
         dispatcher.utter_message(text=messages.FEEDBACK_THANKS if helpful else sorry, json_message={"kind": "feedback"})
@@ -310,7 +311,7 @@ class ActionSummary(Guarded, Action):
         if not topics:
             dispatcher.utter_message(text=messages.fill(messages.SUMMARY_EMPTY), json_message={"kind": "summary"})
             return []
-        lines = [messages.SUMMARY_INTRO, *(f"- {messages.TOPIC_LABELS[t]}" for t in topics)]
+        lines = [messages.SUMMARY_INTRO, *(f"- {catalogue.label(t)}" for t in topics)]
         text = "\n".join(lines) + "\n" + messages.fill(messages.SUMMARY_END)
         dispatcher.utter_message(text=text, json_message={"kind": "summary", "topics": topics})
         return []
@@ -322,12 +323,9 @@ def answered_topics(tracker: Tracker) -> list[str]:
     for event in tracker.events:
         custom = ((event.get("data") or {}).get("custom") or {}) if event.get("event") == "bot" else {}
         topic, site = name_or_none(custom.get("topic")), custom.get("site")
-        key = (
-            f"{topic}/{site}"
-            if topic and isinstance(site, str) and f"{topic}/{site}" in messages.TOPIC_LABELS
-            else topic
-        )
-        if key in messages.TOPIC_LABELS and key not in found and custom.get("kind") is None:
+        key = f"{topic}/{site}" if topic and isinstance(site, str) else topic
+        key = key if catalogue.is_topic(key) else topic
+        if key is not None and catalogue.is_topic(key) and key not in found and custom.get("kind") is None:
             found.append(key)
     return found
 
@@ -350,7 +348,7 @@ def render(answer: Answer, person: str | None = None, cancer_type: str | None = 
     `person`'s care team, and the gap note about spread names their `cancer_type`."""
     parts = [answer.text]
     if answer.gap:
-        parts.append(messages.gap_note(answer.gap, person, cancer_type))
+        parts.append(catalogue.gap_note(answer.gap, person, cancer_type))
     parts.append(messages.disclaimer(person=person))
     return {
         "text": "\n\n".join(parts),
@@ -566,7 +564,7 @@ def closest_topics(latest_message: dict[str, Any], most: int = 3, floor: float =
         and isinstance(r.get("confidence"), (int, float))
         and r["confidence"] >= floor
     ]
-    return [t for t in topics if t in messages.TOPIC_LABELS][:most]
+    return [t for t in topics if catalogue.is_topic(t)][:most]
 
 
 def also_asked(latest_message: dict[str, Any], answers: list[Answer]) -> list[str]:
@@ -574,7 +572,7 @@ def also_asked(latest_message: dict[str, Any], answers: list[Answer]) -> list[st
     if len(answers) != 1:
         return []
     offered = [t.removeprefix(ASK_PREFIX) for t in names(latest_message.get("also_asked"))]
-    return [t for t in offered if t in messages.TOPIC_LABELS and t != answers[0].topic][:3]
+    return [t for t in offered if catalogue.is_topic(t) and t != answers[0].topic][:3]
 
 
 def previous_action(tracker: Tracker) -> str | None:

@@ -59,6 +59,23 @@ def load_kb() -> None:
     print(f"    {result.slug}: {result.sections} sections, {result.answers} answers ({state})")
 
 
+def write_topics(check: bool = False) -> None:
+    """The topics' intents, rules and docs rows, from the topic catalogue (bot/rasa/topics.py)."""
+    from bot.rasa import topics
+
+    if check:
+        stale = topics.stale()
+        for path in stale:
+            print(f"{path.relative_to(PROJECT_ROOT)} is not current with the topic catalogue", file=sys.stderr)
+        if stale:
+            raise SystemExit("Run `python -m bot topics` (or `make setup`) to write them.")
+        return
+    step("Writing the topics' intents and rules from the topic catalogue")
+    changed = topics.write()
+    names = ", ".join(str(path.relative_to(PROJECT_ROOT)) for path in changed)
+    print(f"    {names} updated" if changed else "    up to date")
+
+
 def training_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
@@ -101,6 +118,7 @@ def setup() -> None:
     build_nlp()
     migrate()
     load_kb()
+    write_topics()
     train()
 
 
@@ -235,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     purge_parser = commands.add_parser("purge", help="delete conversations and insights past the retention period")
     purge_parser.add_argument("--older-than", metavar="AGE", help="e.g. 90d or 12h (default: RETENTION_DAYS, 90 days)")
     commands.add_parser("build-nlp", help="build the spaCy pipeline")
+    topics_parser = commands.add_parser("topics", help="write the topics' intents and rules from the topic catalogue")
+    topics_parser.add_argument("--check", action="store_true", help="only say whether they are current (exit 1 if not)")
     commands.add_parser("load-kb", help="load the article into the knowledge base")
     train_parser = commands.add_parser("train", help="train the Rasa model if its inputs changed")
     train_parser.add_argument("--force", action="store_true", help="train even if nothing changed")
@@ -253,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         "migrate": migrate,
         "purge": lambda: purge(args.older_than),
         "build-nlp": build_nlp,
+        "topics": lambda: write_topics(check=args.check),
         "load-kb": load_kb,
         "train": lambda: train(force=args.force),
         "report": lambda: report(args.format, args.plot),

@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from bot import local
-from bot.messages import TOPIC_LABELS
+from bot.knowledge import catalogue
 from bot.settings import PROJECT_ROOT
 
 REALWORLD_DIR = PROJECT_ROOT / "tests" / "realworld"
@@ -50,7 +50,7 @@ HELDOUT_FILES = {
 }
 RESULTS_DIR = PROJECT_ROOT / "results" / "understanding"
 OUTCOMES = ("answered", "clarified", "wrong", "no_help")
-TOPICS = frozenset(key for key in TOPIC_LABELS if "/" not in key)
+TOPICS = frozenset(key for key in catalogue.topics() if "/" not in key)
 SAFETY = frozenset({"emergency", "urgent", "crisis"})
 ROUTING = frozenset({"personal_advice", "handoff", "out_of_scope"})
 # What else counts as the right reply for a label (an urgent message sent to 911 is caught).

@@ -2,8 +2,9 @@
 
 Medical content comes only from the reviewed article (through the knowledge
 base). What is here is framing: greetings, the disclaimer, how to reach the care
-team, button labels, and the notes said where the article's own list is missing.
-None of it states a medical fact. Care-team contact details come from settings.
+team. What belongs to one topic (its button label, and the note said where the
+article's own list is missing) is declared with the topic, in the topic catalogue
+(bot/knowledge/content/topics.yml). None of it states a medical fact. Care-team contact details come from settings.
 """
 
 from __future__ import annotations
@@ -104,85 +105,6 @@ DISCLAIMER = (
 def source_line(title: str, updated: str, reviewer: str) -> str:
     return f"From: {title}, updated {updated}. Medically reviewed by {reviewer}."
 
-
-# Said after the article's sentences where the article announces a list it does not give.
-GAP_NOTES: dict[str, str] = {
-    "tumor_markers": (
-        "The article I answer from does not list which tumor markers are used. "
-        "{Their} care team can tell you which tests apply to {them}."
-    ),
-    "imaging_tests": (
-        "The article I answer from does not list which imaging tests are used. "
-        "{Their} care team can tell you which scans apply to {them}."
-    ),
-    "spread_by_cancer_type": (
-        "The article I answer from does not say where each type of cancer tends to spread. "
-        "{Their} care team can tell you what applies to {their} cancer."
-    ),
-    "lymph_node_symptoms": (
-        "The article I answer from does not describe symptoms specific to the lymph nodes. "
-        "{Their} care team can tell you what to look out for."
-    ),
-}
-
-
-def gap_note(gap: str, person: str | None = None, cancer_type: str | None = None) -> str:
-    """The note said where the article announces a list it does not give; about spread, with
-    the cancer type the conversation named ("does not say where colon cancer tends to spread")."""
-    if gap == "spread_by_cancer_type" and cancer_type:
-        return fill(SPREAD_OF_TYPE.replace("{cancer_type}", cancer_type), person=person)
-    return fill(GAP_NOTES[gap], person=person)
-
-
-SPREAD_OF_TYPE = (
-    "The article I answer from does not say where {cancer_type} tends to spread. "
-    "{Their} care team can tell you what applies to {their} cancer."
-)
-
-
-# Button labels for follow-up questions, keyed by topic or "topic/site".
-TOPIC_LABELS: dict[str, str] = {
-    "what_is_metastasis": "What is metastasis?",
-    "what_is_metastatic_cancer": "What is metastatic cancer?",
-    "meaning_metastasized": "What does “metastasized” mean?",
-    "stage_4": "Is it the same as stage 4?",
-    "how_cancer_spreads": "How does cancer spread?",
-    "what_is_lymph": "What is lymph?",
-    "how_cells_break_off": "How do cells break off?",
-    "secondary_tumors": "What is a secondary tumor?",
-    "regional_vs_distant": "Regional or distant?",
-    "steps_of_metastasis": "What are the steps of metastasis?",
-    "cells_survival": "Do all the cells survive?",
-    "advanced_vs_locally_advanced": "Advanced, locally advanced, metastatic",
-    "common_sites": "Where does cancer spread?",
-    "naming": "Why keep the original name?",
-    "unknown_primary": "Cancer of unknown primary",
-    "diagnosis": "How is it diagnosed?",
-    "blood_tests": "Blood tests",
-    "tumor_markers": "Tumor markers",
-    "imaging_tests": "Imaging tests",
-    "spread_after_treatment": "Spread after treatment",
-    "spread_by_cancer_type": "Where each type spreads",
-    "general_symptoms": "Symptoms",
-    "no_symptoms": "Can there be no symptoms?",
-    "symptoms_by_site": "Symptoms by where it spread",
-    "symptoms_by_site/bones": "Symptoms in the bones",
-    "symptoms_by_site/brain": "Symptoms in the brain",
-    "symptoms_by_site/lungs": "Symptoms in the lungs",
-    "symptoms_by_site/liver": "Symptoms in the liver",
-    "symptoms_by_site/lymph nodes": "Symptoms in the lymph nodes",
-    "treatment_goals": "What does treatment aim to do?",
-    "systemic_therapy": "Chemotherapy and hormone therapy",
-    "other_treatments": "Other treatments",
-    "clinical_trials": "Clinical trials",
-    "palliative_care": "Palliative care",
-    "treatment_stops_working": "If treatment stops working",
-    "no_treatment": "Choosing not to have treatment",
-    "living_long": "Living with it for a long time",
-    "coping": "Coping",
-    "support": "Finding support",
-    "questions_for_care_team": "Questions to ask my care team",
-}
 
 # Topics offered when someone asks what the assistant can do, or is not understood.
 STARTER_TOPICS = ("what_is_metastatic_cancer", "general_symptoms", "treatment_goals", "coping")

@@ -1,6 +1,6 @@
 """Which context rules keep the safety net quiet on harmless messages without missing danger?
 
-Runs the red-flag phrases of bot/safety/redflags.yml over the outside authors' sets
+Runs the red-flag phrases of bot/nlp/safety_patterns.yml over the outside authors' sets
 and decides each hit four ways:
 - none: every hit counts (no context at all);
 - negex: negspacy's NegEx (Chapman et al. 2001, clinical termset) drops negated hits;

@@ -23,6 +23,23 @@ ANSWERS = {
 CLINICAL_TRIALS_REST = "no guarantee that a clinical trial will benefit you"
 # The fallback's own wording (messages.NOT_UNDERSTOOD): not the failure reply, not an answer.
 NOT_UNDERSTOOD = "I'm not sure I understood. I can only answer general questions"
+# Words the article does not contain: naming them would fill a gap it leaves open.
+NOT_IN_ARTICLE = [
+    "CA-125",
+    "CA 125",
+    "PSA",
+    "CEA",
+    "AFP",
+    "CT scan",
+    "PET",
+    "MRI",
+    "X-ray",
+    "ultrasound",
+    "bone scan",
+    "prostate",
+    "colon",
+    "melanoma",
+]
 
 
 def broken_replies() -> list[str]:

@@ -21,6 +21,7 @@ from actions.actions import (
     ActionUrgent,
 )
 from bot import messages
+from bot.knowledge import catalogue
 from bot.settings import load_settings
 
 PHONE = load_settings().care_team_phone
@@ -116,14 +117,14 @@ def test_symptoms_without_a_site_give_general_symptoms_and_offer_the_sites(answe
 
 def test_lymph_node_symptoms_say_the_article_is_silent(answer):
     [message], _ = run(answer, "ask_symptoms_by_site", site("lymph nodes"))
-    assert messages.gap_note("lymph_node_symptoms") in message["text"]
+    assert catalogue.gap_note("symptoms_by_site/lymph nodes") in message["text"]
     assert "• Fatigue" in message["text"]
 
 
 def test_tumor_markers_name_no_marker(answer):
     [message], _ = run(answer, "ask_tumor_markers")
     assert "These substances are called tumor markers." in message["text"]
-    assert messages.gap_note("tumor_markers") in message["text"]
+    assert catalogue.gap_note("tumor_markers") in message["text"]
 
 
 def test_unknown_topic_routes_to_the_care_team(answer):

@@ -29,6 +29,7 @@ from actions.actions import (
 from bot import messages
 from bot.channels.sms.channel import sms_reply
 from bot.channels.sms.text import is_gsm7, segments
+from bot.knowledge import catalogue
 from bot.nlp.feelings import feeling
 from bot.settings import load_settings
 from tests.conftest import Servers, start_bot, stop_bot
@@ -107,7 +108,7 @@ def site_entity(site: str) -> list[dict]:
 @pytest.mark.parametrize("topic", ["tumor_markers", "imaging_tests", "spread_by_cancer_type"])
 def test_which_ones_after_a_gap_topic_gets_its_gap_note(kb, topic):
     [reply] = run(ActionTellMeMore(kb), tracker("which_ones", "which ones?", {"last_topic": topic}))
-    assert reply["text"].startswith(messages.gap_note(topic)) and PHONE in reply["text"]
+    assert reply["text"].startswith(catalogue.gap_note(topic)) and PHONE in reply["text"]
     assert reply["custom"]["kind"] == "gap"
 
 
@@ -217,8 +218,11 @@ def fixed_messages() -> Iterator[tuple[str, str]]:
         value = getattr(messages, name)
         if name.isupper() and isinstance(value, str) and len(value.split()) >= 6 and not name.endswith(skip_es):
             yield name, value
-        if name in ("GAP_NOTES", "ACKNOWLEDGEMENTS"):
+        if name == "ACKNOWLEDGEMENTS":
             yield from ((f"{name}[{k}]", v) for k, v in value.items())
+    for key, topic in catalogue.topics().items():  # the topics' gap notes (topics.yml)
+        notes = (("gap", topic.gap), ("gap_for_type", topic.gap_for_type))
+        yield from ((f"{field}[{key}]", text) for field, text in notes if text)
     yield "OTHER_LANGUAGE[en]", messages.OTHER_LANGUAGE["en"]
     yield "DISCLAIMER", messages.DISCLAIMER
 
@@ -351,7 +355,7 @@ def test_daughter_conversation_on_rest(closed_bot):
     markers = closed_bot.say(sender, "do they use tumor markers")
     assert markers[-1]["custom"]["topic"] == "tumor_markers"
     gap = closed_bot.say(sender, "which ones?")
-    assert texts(gap)[0].startswith(messages.gap_note("tumor_markers", "father")) and kinds(gap) == ["gap"]
+    assert texts(gap)[0].startswith(catalogue.gap_note("tumor_markers", "father")) and kinds(gap) == ["gap"]
     [handoff] = texts(closed_bot.say(sender, "can I talk to a real person"))
     assert "line is closed now" in handoff and "555-010-2424" in handoff and "call 911" in handoff
 

@@ -94,7 +94,27 @@ def test_replies_say_what_to_do_without_naming_a_diagnosis():
     ],
 )
 def test_a_broken_catalogue_is_refused_with_a_reason(broken, error):
+    """A typo in a red flag stops the load with what is wrong, instead of silently matching less."""
     raw = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
     raw["red_flags"][0].update(broken)
     with pytest.raises(ValueError, match=error):
         parse(raw)
+
+
+def test_the_languages_section_is_required_in_both_languages():
+    raw = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    del raw["languages"]["es"]
+    with pytest.raises(ValueError, match="languages.es"):
+        parse(raw)
+
+
+def test_an_edited_safety_pattern_rebuilds_the_nlp_pipeline(tmp_path, monkeypatch):
+    """The pipeline's up-to-date check (and so `make run`/`make test`) sees a phrase added to the patterns."""
+    from bot.nlp.pipeline import vocabulary_fingerprint
+    from bot.safety import catalogue
+
+    before = vocabulary_fingerprint()
+    edited = tmp_path / "safety_patterns.yml"
+    edited.write_text(CATALOGUE_PATH.read_text(encoding="utf-8").replace('"keep tripping"', '"keeps falling over"'))
+    monkeypatch.setattr(catalogue, "CATALOGUE_PATH", edited)
+    assert vocabulary_fingerprint() != before

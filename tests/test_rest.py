@@ -3,6 +3,7 @@
 import requests
 
 from bot import messages
+from bot.knowledge import catalogue
 from bot.settings import load_settings
 from tests.checks import NOT_UNDERSTOOD, assert_says
 
@@ -45,7 +46,7 @@ def test_a_follow_up_button_payload_answers_that_question(servers):
 
 def test_gap_answers_point_to_the_care_team(servers):
     reply = texts(servers.say("rest-4", "which tumor markers show that cancer has spread"))
-    assert messages.gap_note("tumor_markers") in reply
+    assert catalogue.gap_note("tumor_markers") in reply
 
 
 def test_goodbye_shows_the_source(servers):

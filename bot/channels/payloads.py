@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from bot.messages import TOPIC_LABELS
+from bot.knowledge import catalogue
 from bot.nlp.vocabulary import VOCABULARY
 from bot.state import State, Unavailable, shared_state
 
@@ -45,7 +45,7 @@ def well_formed(payload: str) -> bool:
 def known_value(entity: str, value: object) -> bool:
     """A vocabulary word for its entity, or a topic name (the 👍 / 👎 payloads name their answer)."""
     if entity == "topic":
-        return isinstance(value, str) and value in TOPIC_LABELS and "/" not in value
+        return catalogue.is_topic(value, with_site=False)
     return entity in VOCABULARY and isinstance(value, str) and value in VOCABULARY[entity]
 
 

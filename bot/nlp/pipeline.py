@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 PIPELINE_NAME = "en_metastatic"
 PIPELINE_DIR = VAR_DIR / "nlp" / PIPELINE_NAME
-# The safety matcher saves nothing: it rebuilds its patterns from bot/safety/redflags.yml on load.
+# The safety matcher saves nothing: it rebuilds its patterns from bot/nlp/safety_patterns.yml on load.
 PIPES = ["entity_ruler", "sentencizer", "language_detector", "safety_matcher"]
 
 
@@ -36,8 +36,11 @@ def entity_patterns() -> list[dict[str, Any]]:
 
 
 def vocabulary_fingerprint() -> str:
-    """Changes when the saved pipeline would: its patterns or its components."""
-    content = {"patterns": entity_patterns(), "pipes": PIPES}
+    """Changes when the saved pipeline would: its patterns, its components or the safety patterns."""
+    from bot.safety.catalogue import CATALOGUE_PATH
+
+    safety = hashlib.sha256(CATALOGUE_PATH.read_bytes()).hexdigest()
+    content = {"patterns": entity_patterns(), "pipes": PIPES, "safety_patterns": safety}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""Emergency, urgent and crisis detection: the catalogue (redflags.yml), its spaCy
+"""Emergency, urgent and crisis detection: the safety patterns (bot/nlp/safety_patterns.yml), its spaCy
 matcher, and the context rules that keep past, negated and general mentions quiet.
 
 Importing the package registers the spaCy "safety_matcher" factory.

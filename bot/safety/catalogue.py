@@ -1,4 +1,4 @@
-"""The red-flag catalogue (redflags.yml): reviewable data, read and checked here.
+"""The safety patterns (bot/nlp/safety_patterns.yml): reviewable data, read and checked here.
 
 Clinicians review the YAML, not this code. Loading checks what a typo would
 silently break: every flag has a known level and at least one known source,
@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).with_name("redflags.yml")
+# Beside the NLP pipeline that loads it (the spaCy component in bot/safety/matcher.py).
+CATALOGUE_PATH = Path(__file__).parents[1] / "nlp" / "safety_patterns.yml"
+LANGUAGES = ("en", "es")  # every phrase list has these two; the replies are worded in both
 
 EMERGENCY = "emergency"
 URGENT = "urgent"
@@ -67,6 +69,8 @@ class Catalogue:
     cues: dict[str, tuple[str, ...]]
     clause_breaks: frozenset[str]
     window: int
+    # Function words that say which of LANGUAGES a message is written in (the reply's language).
+    language_words: dict[str, frozenset[str]]
 
     @cached_property
     def _by_id(self) -> dict[str, RedFlag]:
@@ -87,7 +91,7 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _both_languages(entry: dict[str, Any], where: str) -> tuple[str, ...]:
-    return _strings(entry.get("en") or [], f"{where}.en") + _strings(entry.get("es") or [], f"{where}.es")
+    return tuple(p for language in LANGUAGES for p in _strings(entry.get(language) or [], f"{where}.{language}"))
 
 
 def parse(raw: dict[str, Any]) -> Catalogue:
@@ -127,6 +131,10 @@ def parse(raw: dict[str, Any]) -> Catalogue:
         cues=cues,
         clause_breaks=frozenset(_strings(context["clause_breaks"], "context.clause_breaks")),
         window=int(context["window"]),
+        language_words={
+            language: frozenset(_strings((raw.get("languages") or {}).get(language), f"languages.{language}"))
+            for language in LANGUAGES
+        },
     )
     _check_references(catalogue)
     return catalogue

@@ -30,24 +30,11 @@ REASSURED = "reassured"
 CRISIS_NEGATION_WINDOW = 3  # words between a negation and a crisis hit ("don't really want to die")
 Cue = tuple[str, int, int]  # (kind, start, end) as the cue Matcher found it
 
-# Function words that tell Spanish from English for the reply's language.
-_SPANISH = frozenset(
-    ["el", "la", "los", "las", "que", "de", "del", "y", "en", "mi", "mis", "su", "sus", "se", "por", "para",
-     "con", "es", "esta", "estoy", "muy", "pero", "tiene", "tengo", "puede", "le", "lo", "una", "un", "mas",
-     "como", "ya", "hace", "ayuda", "mama", "papa", "dolor", "sangre", "fiebre", "quiero", "cuando", "porque",
-     "donde"]
-)  # fmt: skip
-_ENGLISH = frozenset(
-    ["the", "and", "is", "my", "he", "she", "i", "to", "of", "in", "it", "with", "has", "have", "can", "what",
-     "his", "her", "for", "on", "this", "that", "was", "be", "are", "help", "mom", "dad", "when", "why", "how",
-     "not", "just"]
-)  # fmt: skip
-
-
-def language(doc: Doc) -> str:
+def language(doc: Doc, catalogue: Catalogue) -> str:
+    """Spanish when more of the message's words are Spanish function words than English ones."""
     words = [t.norm_ for t in doc]
-    spanish = sum(w in _SPANISH for w in words)
-    return "es" if spanish > sum(w in _ENGLISH for w in words) else "en"
+    spanish = sum(w in catalogue.language_words["es"] for w in words)
+    return "es" if spanish > sum(w in catalogue.language_words["en"] for w in words) else "en"
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 One of the two independent detectors (the other is the learned `emergency`,
 `urgent` and `crisis` intents); a pattern hit wins whatever NLU predicts. The
-phrases of redflags.yml become Matcher patterns over each word's folded form
+phrases of bot/nlp/safety_patterns.yml become Matcher patterns over each word's folded form
 (lower case, accents and curly apostrophes removed), so "can't", "cant" and
 "CAN NOT", "convulsión" and "convulsion" match alike. Every sentence is searched,
 and each hit is judged in its own clause by `bot.safety.context`: only a
@@ -132,7 +132,7 @@ class SafetyMatcher:
         # Spanish if the language detector (bot.nlp.language, when in the pipeline) or the
         # safety package's own function-word count says so: the reply must reach the writer.
         detected = doc._.language if Doc.has_extension("language") else None
-        doc._.safety_language = "es" if "es" in (detected, context.language(doc)) else "en"
+        doc._.safety_language = "es" if "es" in (detected, context.language(doc, self.catalogue)) else "en"
         crisis = [span for name, span in current if self.catalogue.flag(name).level == CRISIS]
         doc._.safety_about = "other" if crisis and all(found.about_other(s) for s in crisis) else "self"
         return doc

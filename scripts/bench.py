@@ -16,7 +16,6 @@ Every process started here is stopped on exit, Ctrl-C or SIGTERM included.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -24,21 +23,23 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # scripts/ run as files: the project's modules are importable
+
+from bot import local  # noqa: E402  (after the path)
+from bot.local import free_port  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 BENCH_DIR = ROOT / "var" / "bench"
 STARTER_DIR = BENCH_DIR / "starter"
@@ -63,13 +64,6 @@ MILESTONES = {
     "Rasa loads the model": re.compile(r"Loading model"),
     "Rasa server up": re.compile(r"Rasa server is up and running"),
 }
-
-
-def free_port() -> int:
-    """A port nobody listens on now, so a bench never collides with a running bot."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def read_status_kb(pid: int, key: str) -> int | None:
@@ -99,45 +93,50 @@ def role_of(process: psutil.Process) -> str:
     return Path(args[0]).name if args else "unknown"
 
 
-@dataclass
 class Server:
-    """A command started in its own process group, its output logged with timestamps."""
+    """A command started through bot/local.py in its own process group, its output logged with timestamps."""
 
-    name: str
-    popen: subprocess.Popen
-    started: float
-    log_path: Path
-    milestones: dict[str, float] = field(default_factory=dict)
+    def __init__(self, name: str, child: local.Child, milestones: dict[str, float]) -> None:
+        self.name, self.child, self.milestones = name, child, milestones
+        _STARTED.append(self)
+
+    @property
+    def popen(self) -> subprocess.Popen:
+        return self.child.process
+
+    @property
+    def started(self) -> float:
+        return self.child.started
+
+    @property
+    def log_path(self) -> Path:
+        return self.child.log
+
+    @staticmethod
+    def _milestones() -> tuple[dict[str, float], Callable[[float, str], None]]:
+        """Where start-up time goes: the first line matching each of MILESTONES, seconds after start."""
+        found: dict[str, float] = {}
+
+        def on_line(elapsed: float, line: str) -> None:
+            for label, pattern in MILESTONES.items():
+                if label not in found and pattern.search(line):
+                    found[label] = elapsed
+
+        return found, on_line
 
     @classmethod
     def start(cls, name: str, command: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> Server:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        popen = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us, not them; we stop the whole group
-            text=True,
-            errors="replace",
-        )
-        server = cls(name, popen, started, log_path)
-        _STARTED.append(server)
-        threading.Thread(target=server._pump, args=(popen.stdout,), daemon=True).start()
-        return server
+        milestones, on_line = cls._milestones()
+        # Its own process group: Ctrl-C reaches us, not it; stopping it stops the whole group.
+        child = local.Child(name, command, log_path, cwd=cwd, env=env, new_session=True, on_line=on_line)
+        return cls(name, child, milestones)
 
-    def _pump(self, stream: IO[str]) -> None:
-        with self.log_path.open("w", encoding="utf-8") as log:
-            for line in stream:
-                elapsed = time.monotonic() - self.started
-                for label, pattern in MILESTONES.items():
-                    if label not in self.milestones and pattern.search(line):
-                        self.milestones[label] = elapsed
-                log.write(f"[{elapsed:8.2f}s] {line}")
-                log.flush()
+    @classmethod
+    def bot(cls, name: str, settings: dict[str, str], log_path: Path) -> tuple[Server, str]:
+        """`python -m bot run` on free ports (bot/local.py, as the end-to-end tests start it)."""
+        milestones, on_line = cls._milestones()
+        bot = local.launch(settings, log_path, new_session=True, on_line=on_line)
+        return cls(name, bot, milestones), bot.base
 
     def processes(self) -> dict[str, psutil.Process]:
         """The server processes by role: the process started and its descendants."""
@@ -155,43 +154,16 @@ class Server:
         return by_role
 
     def alive(self) -> bool:
-        return self.popen.poll() is None
+        return self.child.alive()
 
     def stop(self) -> None:
-        """SIGTERM to the group, then SIGKILL to whatever is left of it after 30 s."""
+        """SIGTERM, then SIGKILL to whatever is left of its process group after 30 s."""
         if self in _STARTED:
             _STARTED.remove(self)
-        group = self.popen.pid
-        self.popen.poll()  # reap an exited leader, so that only live members keep the group
-        if not _group_exists(group):
-            return
-        _signal_group(group, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _group_exists(group):
-            self.popen.poll()
-            time.sleep(0.2)
-        if _group_exists(group):
-            _signal_group(group, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=10)
+        self.child.stop(timeout=30)
 
 
 _STARTED: list[Server] = []
-
-
-def _group_exists(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(group: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, sig)
 
 
 def stop_everything() -> None:
@@ -408,24 +380,14 @@ def start_starter(port: int) -> tuple[Server, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
-def ours_env(var_dir: Path, bot_port: int, actions_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This bot's environment for a measurement: its own ports and var dir, load-test limits.
+def ours_settings(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This bot's settings for a measurement, on top of the environment: its own var dir, load-test limits.
 
     BOT_VAR_DIR keeps the measurement's conversations, insights and endpoints.yml out of
     var/ (the model in models/ and the spaCy pipeline in var/nlp are the project's).
+    bot/local.py adds the free ports and drops ACTION_SERVER_URL (the action server is the one started here).
     """
-    env = {**os.environ, **COMMON_ENV, **LOAD_TEST_LIMITS}
-    env.pop("ACTION_SERVER_URL", None)  # must be the action server started here
-    env.update(
-        {
-            "BOT_VAR_DIR": str(var_dir),
-            "BOT_PORT": str(bot_port),
-            "ACTIONS_PORT": str(actions_port),
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    env.update(extra or {})
-    return env
+    return {**COMMON_ENV, **LOAD_TEST_LIMITS, "BOT_VAR_DIR": str(var_dir), **(extra or {})}
 
 
 def prepare_ours(var_dir: Path, env: dict[str, str]) -> None:
@@ -443,15 +405,10 @@ def prepare_ours(var_dir: Path, env: dict[str, str]) -> None:
 
 
 def start_ours(var_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[Server, str]:
-    """`python -m bot run` on free ports: the launcher starts the action server and Rasa."""
-    bot_port, actions_port = free_port(), free_port()
-    while actions_port == bot_port:
-        actions_port = free_port()
-    env = ours_env(var_dir, bot_port, actions_port, extra_env)
-    prepare_ours(var_dir, env)
-    command = [str(BIN / "python"), "-m", "bot", "run"]
-    server = Server.start("this bot", command, ROOT, env, BENCH_DIR / "logs" / f"{var_dir.name}.log")
-    return server, f"http://127.0.0.1:{bot_port}"
+    """`python -m bot run` on free ports (bot/local.py): the launcher starts the action server and Rasa."""
+    settings = ours_settings(var_dir, extra_env)
+    prepare_ours(var_dir, local.environment(settings))
+    return Server.bot("this bot", settings, BENCH_DIR / "logs" / f"{var_dir.name}.log")
 
 
 def bench_one(

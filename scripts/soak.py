@@ -8,13 +8,14 @@
    server, sampled every second, averaged over the last 10% of the messages, differs
    by at most 10% from its average just after the warm-up (the second 10%).
 
-The bot runs as `python -m bot run` does, on free ports, with its own var dir and
+The bot runs as `python -m bot run` does (bot/local.py), on free ports, with its own var dir and
 the HTTP API on (a random RASA_TOKEN). Exits non-zero when a check fails: unlike the
 timings of `make bench`, these are pass/fail. Results: results/soak.md and .json.
 
     .venv/bin/python scripts/soak.py [--messages 10000] [--users 8]
 
-Starting and stopping the servers is shared with scripts/bench.py (imported as `bench`).
+The bot is started and stopped by bot/local.py (the launcher the end-to-end tests use),
+through scripts/bench.py (imported as `bench`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
-import requests
 import textstat
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -32,7 +31,7 @@ from bot.channels.sms.text import is_gsm7, segments
 from bot.knowledge import catalogue
 from bot.nlp.feelings import feeling
 from bot.settings import load_settings
-from tests.conftest import Servers, start_bot, stop_bot
+from tests.conftest import Servers
 
 PHONE = load_settings().care_team_phone
 LIVER = "Liver metastasis"
@@ -310,23 +309,12 @@ def test_summary_before_any_topic():
 # Through the running bot, on every channel --------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def closed_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """A bot whose care team is open only on a day that is not today, so the line is closed now."""
-    today = datetime.now(timezone.utc).astimezone().weekday()
-    other = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(today + 3) % 7]
-    servers = start_bot(
-        tmp_path_factory.mktemp("conversation"),
-        CARE_TEAM_HOURS=f"{other} 10:00-11:00",
-        CARE_TEAM_TIMEZONE="UTC",
-        CARE_TEAM_URGENT_PHONE="555-010-2424",
-    )
-    yield servers
-    stop_bot(servers)
+# `bot` (tests/conftest.py): the production bot, whose care team is open only on a day
+# that is not today, so the line is closed now.
 
 
 def web_say(bot: Servers, session: str, text: str) -> list[dict]:
-    response = requests.post(f"{bot.base}/webhooks/web/webhook", json={"session": session, "message": text}, timeout=60)
+    response = bot.web(session, text)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -334,46 +322,41 @@ def web_say(bot: Servers, session: str, text: str) -> list[dict]:
 def sms_say(bot: Servers, phone: str, text: str) -> str:
     import xml.etree.ElementTree as ET
 
-    from twilio.request_validator import RequestValidator
-
-    url = f"{bot.base}/webhooks/sms/webhook"
-    params = {"From": phone, "To": "+15550000000", "Body": text, "MessageSid": f"SM{uuid.uuid4().hex}"}
-    signature = RequestValidator(bot.settings["TWILIO_AUTH_TOKEN"]).compute_signature(url, params)
-    response = requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=60)
+    response = bot.sms(phone, text)
     assert response.status_code == 200, response.text
     return "\n".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
 
 
-def test_daughter_conversation_on_rest(closed_bot):
+def test_daughter_conversation_on_rest(bot):
     sender = f"daughter-{uuid.uuid4().hex}"
-    first = closed_bot.say(sender, "my dad was just told his colon cancer spread to his liver. what does that mean")
+    first = bot.say(sender, "my dad was just told his colon cancer spread to his liver. what does that mean")
     assert texts(first)[0] == messages.ACKNOWLEDGEMENTS["bad_news"] and kinds(first)[0] == "acknowledgement"
     assert "His care team can tell you what it means for him" in texts(first)[-1]
-    second = texts(closed_bot.say(sender, "what symptoms will he have"))
+    second = texts(bot.say(sender, "what symptoms will he have"))
     assert LIVER in second[0] and second[1].startswith(GENERAL)
     assert "your care team" not in " ".join(second)
-    markers = closed_bot.say(sender, "do they use tumor markers")
+    markers = bot.say(sender, "do they use tumor markers")
     assert markers[-1]["custom"]["topic"] == "tumor_markers"
-    gap = closed_bot.say(sender, "which ones?")
+    gap = bot.say(sender, "which ones?")
     assert texts(gap)[0].startswith(catalogue.gap_note("tumor_markers", "father")) and kinds(gap) == ["gap"]
-    [handoff] = texts(closed_bot.say(sender, "can I talk to a real person"))
+    [handoff] = texts(bot.say(sender, "can I talk to a real person"))
     assert "line is closed now" in handoff and "555-010-2424" in handoff and "call 911" in handoff
 
 
-def test_the_end_and_the_closed_line_on_the_widget(closed_bot):
-    session = requests.post(f"{closed_bot.base}/webhooks/web/session", timeout=10).json()["session"]
-    reply = web_say(closed_bot, session, "is this the end?")
+def test_the_end_and_the_closed_line_on_the_widget(bot):
+    session = bot.web_session()
+    reply = web_say(bot, session, "is this the end?")
     assert texts(reply)[-1].startswith("That is one of the hardest things to ask")
-    [handoff] = texts(web_say(closed_bot, session, "can I talk to a real person"))
+    [handoff] = texts(web_say(bot, session, "can I talk to a real person"))
     assert "line is closed now" in handoff and "555-010-2424" in handoff
 
 
-def test_summary_and_the_closed_line_by_sms(closed_bot):
+def test_summary_and_the_closed_line_by_sms(bot):
     phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
-    sms_say(closed_bot, phone, "what is lymph")
-    sms_say(closed_bot, phone, "what symptoms happen if it spreads to the bones")
-    summary = sms_say(closed_bot, phone, "summary")
+    sms_say(bot, phone, "what is lymph")
+    sms_say(bot, phone, "what symptoms happen if it spreads to the bones")
+    summary = sms_say(bot, phone, "summary")
     assert summary.startswith(messages.SUMMARY_INTRO)
     assert "- What is lymph?" in summary and "- Symptoms in the bones" in summary
     assert is_gsm7(summary) and segments(summary) <= 3
-    assert "line is closed now" in sms_say(closed_bot, phone, "can I talk to a real person")
+    assert "line is closed now" in sms_say(bot, phone, "can I talk to a real person")

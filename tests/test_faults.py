@@ -1,5 +1,8 @@
 """Faults on one machine (`python -m bot run`): a patient still gets a safe reply, and service resumes.
 
+The same safe reply and 503 with a stand-in for Rasa that times out, fails or cannot store
+the conversation: tests/test_channels.py and tests/test_channel_sms.py (in process).
+
 Each test breaks one real part — kills the action server, takes the knowledge
 base's database away, kills the Rasa server — and checks what the patient sees.
 PostgreSQL restarted under load is in tests/test_cluster.py.
@@ -10,34 +13,28 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import psutil
-import pytest
 import requests
 
 from bot.settings import load_settings
 from tests.checks import assert_answers
-from tests.conftest import Servers, start_bot, stop_bot
-from tests.test_sms import sms, texts
+from tests.conftest import Servers
+from tests.test_sms import texts
 
-TOKEN = "fault-test-token"
 ARTICLE_WORDS = "A metastatic cancer, or metastatic tumor"
 SAFE_REPLY_SECONDS = 5
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    tmp = tmp_path_factory.mktemp("faults")
-    (tmp / "kb").mkdir()
-    servers = start_bot(tmp, RASA_TOKEN=TOKEN, DATABASE_URL=f"sqlite:///{tmp / 'kb' / 'bot.db'}")
-    yield servers
-    stop_bot(servers)
+# `bot` (tests/conftest.py): the production bot, shared with tests/test_security.py and
+# tests/test_conversation.py. Each test here leaves it answering again before it ends.
 
 
 def say(bot: Servers, sender: str, text: str) -> tuple[list[dict], float]:
     started = time.monotonic()
-    response = requests.post(bot.webhook, json={"sender": sender, "message": text}, timeout=30)
+    body = {"sender": sender, "message": text}
+    response = requests.post(bot.webhook, json=body, headers=bot.rest_headers, timeout=30)
     assert response.status_code == 200, response.text
     return response.json(), time.monotonic() - started
 
@@ -79,7 +76,7 @@ def wait_for_answer(bot: Servers, sender: str, timeout: float = 60) -> float:
 
 def rasa_answers_health(bot: Servers) -> bool:
     try:
-        return requests.get(f"{bot.base}/webhooks/rest/", timeout=2).ok
+        return requests.get(f"{bot.base}/webhooks/rest/", headers=bot.rest_headers, timeout=2).ok
     except requests.RequestException:  # not listening yet, or too slow to answer
         return False
 
@@ -115,7 +112,7 @@ def test_knowledge_base_database_unavailable(bot):
         assert_safe_reply(replies)
         assert seconds < SAFE_REPLY_SECONDS
         # A text message too (its opt-out and message-id tables are in the same database).
-        [text] = texts(sms(bot, "+15554440000", "what is metastatic cancer"))
+        [text] = texts(bot.sms("+15554440000", "what is metastatic cancer"))
         assert text.startswith("If this is an emergency, call") and load_settings().care_team_phone in text
     finally:
         os.rename(away, kb_dir)
@@ -144,6 +141,7 @@ def test_rasa_restarted_keeps_the_conversation(bot):
 
 def tracker(bot: Servers, sender: str) -> dict:
     # REST conversations are stored as rest:<sender> (bot/channels/conversation.py).
-    response = requests.get(f"{bot.base}/conversations/rest:{sender}/tracker", params={"token": TOKEN}, timeout=10)
+    url = f"{bot.base}/conversations/rest:{sender}/tracker"
+    response = requests.get(url, params={"token": bot.settings["RASA_TOKEN"]}, timeout=10)
     response.raise_for_status()
     return response.json()

@@ -1,4 +1,11 @@
-"""The REST channel end to end: `python -m bot run`, real HTTP, real action server and database."""
+"""The REST channel end to end: `python -m bot run`, real HTTP, Rasa's NLU, the action server and databases.
+
+The channel's own behaviour (bad input, the token, limits, the safe reply, 503, what reaches
+Rasa) is tested in process: tests/test_channels.py and tests/test_fuzz.py.
+"""
+
+import json
+import sqlite3
 
 import requests
 
@@ -80,3 +87,22 @@ def test_start_over_forgets_the_topic(servers):
     servers.say("rest-8", "what is palliative care")
     assert texts(servers.say("rest-8", "start over")) == messages.fill(messages.START_OVER)
     assert texts(servers.say("rest-8", "tell me more")) == messages.fill(messages.MORE_WHAT)
+
+
+def test_a_long_message_is_cut_with_a_note_and_still_understood(servers):
+    limit = load_settings().max_message_chars
+    replies = servers.say("rest-long", "what is metastatic cancer? " + "please explain " * 1000)
+    assert replies[0]["text"] == messages.MESSAGE_CUT.format(limit=limit)
+    # The question itself was still understood: answered, or offered as the first "Did you mean…?".
+    custom = next(r["custom"] for r in replies if "custom" in r)
+    assert custom.get("topic") == "what_is_metastatic_cancer" or custom.get("topics", [None])[0] == (
+        "what_is_metastatic_cancer"
+    ), replies
+
+
+def test_sql_looking_text_is_stored_as_text(servers):
+    servers.say("rest-sql", "'; DROP TABLE events; --")
+    with sqlite3.connect(servers.database.parent / "conversations.db") as db:
+        query = "SELECT data FROM events WHERE sender_id = 'rest:rest-sql' AND type_name = 'user'"
+        stored = db.execute(query).fetchall()
+    assert any("DROP TABLE events" in json.loads(row[0])["text"] for row in stored)

@@ -1,11 +1,15 @@
-"""The attacks of issue 12, each against a bot running as a deployment runs it (BOT_ENV=production).
+"""The attacks of issue 12 that need the real bot, run as a deployment runs it (BOT_ENV=production:
+the `bot` fixture of tests/conftest.py, shared with tests/test_faults.py and tests/test_conversation.py).
 
-Every test plays the attacker and asserts the attack now fails: another
-channel's conversation cannot be reached, "/intent{...}" cannot skip NLU, bad
-tokens get 403 (never 500), patient text never reaches a log line, forged SMS
-requests cannot use up a real patient's limit, and the servers refuse to start
-on weak configuration. Deployment (nginx, PostgreSQL roles, Redis password) is
-attacked in tests/test_cluster.py, the widget's isolation in tests/test_widget.py.
+Every test plays the attacker and asserts the attack now fails: "/intent{...}" cannot
+skip safety detection, patient text never reaches a log line (failure paths included),
+a purge never loses a new message, no secret is on a command line, the servers listen
+on loopback only, the action server answers only Rasa, and the servers refuse to start
+on weak configuration. The channels' own defences are tested in process
+(tests/test_channels.py, tests/test_channel_sms.py): one namespace per channel, only
+offered buttons as intents, the REST token, bad session tokens (403, never 500),
+security headers, forged SMS floods. Deployment (nginx, PostgreSQL roles, Redis
+password) is attacked in tests/test_cluster.py, the widget's isolation in tests/test_widget.py.
 """
 
 from __future__ import annotations
@@ -17,40 +21,16 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import psutil
 import pytest
 import requests
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from requests_toolbelt.adapters.source import SourceAddressAdapter
 from sqlalchemy import create_engine, text
-from twilio.request_validator import RequestValidator
 
-from bot import messages
-from bot.channels.web import SESSION_SALT
 from bot.insights.report import Report, as_csv
-from bot.settings import load_settings
-from tests.checks import assert_answers
-from tests.conftest import ROOT, Servers, production_settings, start_bot, stop_bot
+from tests.conftest import ROOT, Servers, production_settings
 
 CANARY = f"zebra-canary-{uuid.uuid4().hex[:12]}"
-SMS_FLOOD_LIMIT = 5
-PHONE = load_settings().care_team_phone
-
-
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    tmp = tmp_path_factory.mktemp("security")
-    (tmp / "kb").mkdir()
-    settings = production_settings(
-        DATABASE_URL=f"sqlite:///{tmp / 'kb' / 'bot.db'}",
-        REPLY_TIMEOUT_SECONDS="4",
-        SMS_ADDRESS_RATE_LIMIT=str(SMS_FLOOD_LIMIT),
-    )
-    servers = start_bot(tmp, **settings)
-    yield servers
-    stop_bot(servers)
 
 
 def rest(bot: Servers, sender: str, message: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -58,80 +38,11 @@ def rest(bot: Servers, sender: str, message: str, headers: dict[str, str] | None
     return requests.post(bot.webhook, json=body, headers=bot.rest_headers if headers is None else headers, timeout=30)
 
 
-def web_session(bot: Servers) -> str:
-    response = requests.post(f"{bot.base}/webhooks/web/session", timeout=10)
-    assert response.status_code == 201
-    return response.json()["session"]
-
-
-def web(bot: Servers, session: object, message: str) -> requests.Response:
-    return requests.post(f"{bot.base}/webhooks/web/webhook", json={"session": session, "message": message}, timeout=30)
-
-
-def session_id(bot: Servers, token: str) -> str:
-    return URLSafeTimedSerializer(bot.settings["WEB_SESSION_SECRET"], salt=SESSION_SALT).loads(token)
-
-
-def sms(bot: Servers, phone: str, body: str, sign: bool = True, source: str = "127.0.0.1") -> requests.Response:
-    params = {"From": phone, "To": "+15550000000", "Body": body, "MessageSid": f"SM{uuid.uuid4().hex}"}
-    headers = {}
-    if sign:
-        signature = RequestValidator(bot.settings["TWILIO_AUTH_TOKEN"])
-        headers["X-Twilio-Signature"] = signature.compute_signature(bot.settings["SMS_PUBLIC_URL"], params)
-    client = requests.Session()
-    client.mount("http://", SourceAddressAdapter(source))
-    return client.post(f"{bot.base}/webhooks/sms/webhook", data=params, headers=headers, timeout=30)
-
-
-def tracker(bot: Servers, conversation: str) -> dict:
-    url = f"{bot.base}/conversations/{conversation}/tracker"
-    response = requests.get(url, params={"token": bot.settings["RASA_TOKEN"]}, timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
-def user_texts(bot: Servers, conversation: str) -> list[str]:
-    return [e["text"] for e in tracker(bot, conversation)["events"] if e["event"] == "user"]
-
-
 def joined(replies: list[dict]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
 
-# One namespace per channel ---------------------------------------------------------------
-
-
-def test_rest_cannot_continue_a_widget_conversation(bot):
-    token = web_session(bot)
-    first = web(bot, token, "what symptoms when cancer spreads to the brain")
-    assert "Brain metastasis" in joined(first.json())
-    sid = session_id(bot, token)
-    for sender in (sid, f"web:{sid}", token.split(".")[0]):
-        reply = rest(bot, sender, "tell me more")
-        assert reply.status_code == 200
-        assert "Brain" not in joined(reply.json()) and "brain" not in str(reply.json()[0].get("buttons"))
-    # The widget's conversation holds the widget's message only; REST wrote to rest:<sender>.
-    assert user_texts(bot, f"web:{sid}") == ["what symptoms when cancer spreads to the brain"]
-    assert user_texts(bot, f"rest:web:{sid}") == ["tell me more"]
-
-
-def test_rest_needs_its_token_in_production(bot):
-    assert rest(bot, "no-token", "what is lymph", headers={}).status_code == 401
-    wrong = {"Authorization": "Bearer " + "0" * 64}
-    assert rest(bot, "no-token", "what is lymph", headers=wrong).status_code == 401
-    assert rest(bot, "no-token", "what is lymph", headers={"Authorization": "Bearer \xe9\xff"}).status_code == 401
-    assert "Lymph is a clear fluid" in joined(rest(bot, "with-token", "what is lymph").json())
-
-
 # No injected intents ---------------------------------------------------------------------
-
-
-def test_injected_intent_with_a_bad_entity_gets_a_polite_reply(bot):
-    rest(bot, "inject-1", f"hello, I am {CANARY}")
-    reply = rest(bot, "inject-1", '/ask_symptoms_by_site{"body_site":{"a":1}}')
-    assert reply.status_code == 200
-    text = joined(reply.json())
-    assert PHONE in text and "trouble answering" not in text  # understood as text, not a crash
 
 
 def test_injected_intent_cannot_skip_safety_detection(bot):
@@ -146,90 +57,14 @@ def test_injected_intent_cannot_skip_safety_detection(bot):
         assert [r["custom"]["safety"] for r in replies if "custom" in r] == ["emergency"], replies
 
 
-def test_only_offered_buttons_are_taken_as_intents(bot):
-    sender = f"buttons-{uuid.uuid4().hex}"
-    conversation = f"rest:{sender}"
-    # Not offered yet: "/feedback_helpful" reaches NLU as the text "feedback_helpful".
-    assert rest(bot, sender, "/feedback_helpful").status_code == 200
-    assert tracker(bot, conversation)["latest_message"]["text"] == "feedback_helpful"
-    answer = rest(bot, sender, "what is lymph").json()
-    payloads = [b["payload"] for m in answer for b in m.get("buttons") or []]
-    thumbs_up = '/feedback_helpful{"topic": "what_is_lymph"}'
-    assert thumbs_up in [c["payload"] for m in answer for c in (m.get("custom") or {}).get("feedback", [])]
-    # Offered now: pressing 👍 is the intent itself, as a button is.
-    assert messages.FEEDBACK_THANKS in joined(rest(bot, sender, thumbs_up).json())
-    latest = tracker(bot, conversation)["latest_message"]
-    assert latest["text"] == thumbs_up and latest["intent"]["name"] == "feedback_helpful"
-    follow_up = next(p for p in payloads if p.startswith("/ask_"))
-    assert_answers(joined(rest(bot, sender, follow_up).json()), follow_up.removeprefix("/ask_"))
-    # An offered intent with an entity value the bot never offered is text again.
-    tampered = '/ask_symptoms_by_site{"body_site": "' + CANARY + '"}'
-    assert rest(bot, sender, tampered).status_code == 200
-    assert tracker(bot, conversation)["latest_message"]["text"] == tampered.lstrip("/")
-
-
-# Sessions --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "token",
-    ["é.x", "\udc80.x", "x" * 5000, "", None, 12, ["a"], {"a": 1}, "a.b.c", "IlZr.awwW.Raj"],
-    ids=["non-ascii", "lone-surrogate", "huge", "empty", "null", "number", "list", "object", "dots", "forged"],
-)
-def test_bad_session_tokens_get_403_with_a_fresh_session_hint(bot, token):
-    response = web(bot, token, "hi")
-    assert response.status_code == 403
-    assert response.json()["new_session"] is True
-
-
-def test_expired_session_gets_403_and_a_new_one_works(bot):
-    class IssuedYesterday(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(time.time()) - 25 * 3600
-
-    secret = bot.settings["WEB_SESSION_SECRET"]
-    old = URLSafeTimedSerializer(secret, salt=SESSION_SALT, signer=IssuedYesterday).dumps("yesterdays-session")
-    response = web(bot, old, "what is lymph")
-    assert response.status_code == 403 and response.json()["new_session"] is True
-    fresh = web(bot, web_session(bot), "what is lymph")
-    assert fresh.status_code == 200 and "Lymph is a clear fluid" in joined(fresh.json())
-
-
-# Headers ---------------------------------------------------------------------------------
-
-
-def test_webhook_responses_carry_security_headers(bot):
-    for response in (
-        rest(bot, "headers", "hi"),
-        web(bot, web_session(bot), "hi"),
-        web(bot, "bad", "hi"),
-        sms(bot, "+15553330001", "hi"),
-    ):
-        assert response.headers["X-Content-Type-Options"] == "nosniff", response.url
-        assert response.headers["Referrer-Policy"] == "no-referrer", response.url
-        assert response.headers["Cache-Control"] == "no-store", response.url
-
-
-# SMS -------------------------------------------------------------------------------------
-
-
-def test_forged_sms_flood_does_not_silence_real_texts_from_the_same_address(bot):
-    address = "127.0.0.31"
-    statuses = [sms(bot, "+15553330002", "hi", sign=False, source=address).status_code for _ in range(12)]
-    assert statuses[:SMS_FLOOD_LIMIT] == [403] * SMS_FLOOD_LIMIT and set(statuses[SMS_FLOOD_LIMIT:]) == {429}
-    # The provider's real, signed texts from that address still get through, an emergency first of all.
-    real = sms(bot, "+15553330003", "my husband collapsed and is not breathing", source=address)
-    assert real.status_code == 200 and messages.fill("{emergency}") in real.text
-
-
 # No patient text in logs -----------------------------------------------------------------
 
 
 def test_canary_reaches_no_log_on_any_channel_or_failure_path(bot):
     """Patient text on every channel, then each failure path; the canary must appear in no log."""
     rest(bot, "canary-rest", f"what is lymph {CANARY}")
-    web(bot, web_session(bot), f"what is lymph {CANARY}")
-    sms(bot, "+15553330004", f"what is lymph {CANARY}")
+    bot.web(bot.web_session(), f"what is lymph {CANARY}")
+    bot.sms("+15553330004", f"what is lymph {CANARY}")
     # An action that fails: the knowledge base's database disappears (as with a lost volume).
     kb_dir = bot.database.parent / "kb"
     away = kb_dir.with_name("kb-away")
@@ -237,7 +72,7 @@ def test_canary_reaches_no_log_on_any_channel_or_failure_path(bot):
     try:
         failed = rest(bot, "canary-rest", f"what is lymph? {CANARY}")
         assert "trouble answering" in joined(failed.json())
-        sms(bot, "+15553330004", f"how is it treated {CANARY}")
+        bot.sms("+15553330004", f"how is it treated {CANARY}")
     finally:
         os.rename(away, kb_dir)
     # A timeout: the action server stops answering (SIGSTOP) for longer than REPLY_TIMEOUT_SECONDS.

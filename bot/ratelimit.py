@@ -3,7 +3,10 @@
 A sliding one-minute window: the hits of the last 60 seconds, kept in
 `bot.state` (Redis when configured, so the limit holds across replicas). If
 that store is unreachable the message is let through: a patient's question
-matters more than a limit.
+matters more than a limit. Refused texts count too, so a sender who keeps texting
+stays limited until they pause. Not `limits`' moving window: it forgets refused
+texts, its memory store rescans every entry after each request and never drops a
+key, and its asyncio Redis store needs coredis (measured in docs/quality.md).
 """
 
 from __future__ import annotations

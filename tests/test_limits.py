@@ -1,4 +1,6 @@
-"""Per-sender and per-address rate limits on every channel, against a running bot.
+"""Per-sender and per-address rate limits on every channel, against a running bot, and
+the behaviour of the limiter and the GSM-7 check in-process (issue 14: why they are not
+`limits` and `gsm0338`, docs/quality.md).
 
 The bot runs with RATE_LIMIT_PER_SENDER=20 (the default), RATE_LIMIT_PER_ADDRESS=100
 and SMS_ADDRESS_RATE_LIMIT=50. Each test talks from its own loopback address
@@ -9,14 +11,23 @@ answered without Rasa, so they make the per-address limits quick to reach.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Iterator
+from types import SimpleNamespace
 
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec, the reference for the GSM-7 table)
 import pytest
 import requests
 from requests_toolbelt.adapters.source import SourceAddressAdapter
 
+import bot.ratelimit
+import bot.state
 from bot import messages
+from bot.channels.sms.text import is_gsm7, length, segments
+from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
+from bot.state import MemoryState, RedisState
 from tests.conftest import Servers, start_bot, stop_bot
 
 PER_ADDRESS, SMS_PER_ADDRESS = 100, 50
@@ -96,3 +107,101 @@ def test_sms_per_address(servers):
     statuses = [session.post(url, data={"Body": "hi"}, timeout=10).status_code for _ in range(SMS_PER_ADDRESS + 1)]
     assert statuses[:-1] == [403] * SMS_PER_ADDRESS  # unsigned requests count too: a flood is cut off
     assert statuses[-1] == 429
+
+
+# --- In-process: the limiter's window and the GSM-7 table ---------------------------------
+
+
+class Clock:
+    now = 1000.0
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    fake = SimpleNamespace(time=lambda: clock.now, monotonic=lambda: clock.now)
+    monkeypatch.setattr(bot.state, "time", fake)
+    monkeypatch.setattr(bot.ratelimit, "time", fake)
+    return clock
+
+
+def allowed(limiter: RateLimiter, clock: Clock, times: list[float], sender: str = "s") -> list[bool]:
+    start, out = clock.now, []
+    for at in times:
+        clock.now = start + at
+        out.append(asyncio.run(limiter.check(sender=sender)).allowed)
+    return out
+
+
+def test_a_sender_who_keeps_texting_stays_limited(clock):
+    # Refused texts count too (limits' moving window forgets them and lets every
+    # third text through at this rate): 30 a minute against a limit of 20.
+    decisions = allowed(RateLimiter("t", 20, 0, state=MemoryState()), clock, [i * 2.0 for i in range(150)])
+    assert decisions == [True] * 20 + [False] * 130
+
+
+def test_the_window_is_sixty_seconds_and_refusal_is_said_once(clock):
+    limiter = RateLimiter("t", 3, 0, state=MemoryState())
+    assert allowed(limiter, clock, [0, 0, 0]) == [True] * 3
+    refusals = [asyncio.run(limiter.check(sender="s")) for _ in range(2)]
+    assert [(v.allowed, v.first_refusal, v.retry_after) for v in refusals] == [(False, True, 60), (False, False, 60)]
+    # Hits exactly 60 s old have left the window.
+    assert allowed(limiter, clock, [60.0, 60.0, 60.0, 60.0]) == [True, True, True, False]
+
+
+def test_senders_and_addresses_are_counted_apart(clock):
+    limiter = RateLimiter("t", 2, 4, state=MemoryState())
+    results = [asyncio.run(limiter.check(sender=s, address="a")).allowed for s in ("x", "x", "x", "y", "z")]
+    assert results == [True, True, False, True, False]  # x's third: the sender's limit; z: the address's fifth
+
+
+def test_idle_senders_are_forgotten(clock):
+    state = MemoryState()
+    limiter = RateLimiter("t", 20, 0, state=state)
+    for k in range(1000):
+        allowed(limiter, clock, [0.0], sender=f"s{k}")
+    clock.now += 3601
+    allowed(limiter, clock, [0.0], sender="late")
+    assert list(state._hits) == ["rl:t:sender:late"]
+
+
+def test_an_unreachable_redis_lets_messages_through():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{s.getsockname()[1]}/0"  # nothing listens there
+    limiter = RateLimiter("t", 1, 1, state=RedisState(url))
+    assert all(asyncio.run(limiter.check(sender="s", address="a")).allowed for _ in range(3))
+
+
+def test_the_gsm7_table_matches_the_gsm0338_codec():
+    """Every character of the Basic Multilingual Plane: encodable and its septets as the codec
+    says, except ESC, which the codec passes as a character but is the extension table's prefix."""
+    for code in range(0x10000):
+        if 0xD800 <= code < 0xE000 or code == 0x1B:
+            continue
+        c = chr(code)
+        try:
+            septets = len(c.encode("gsm03.38"))
+        except UnicodeEncodeError:
+            septets = 0
+        assert is_gsm7(c) == bool(septets), repr(c)
+        assert not septets or length(c) == septets, repr(c)
+    assert not is_gsm7("\x1b")
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "parts"),
+    [
+        ("a" * 160, 160, 1),
+        ("a" * 161, 161, 2),
+        ("€" * 80, 160, 1),  # extension characters take two septets
+        ("€" * 81, 162, 2),
+        ("a" * 306 + "€", 308, 3),
+        ("’" * 70, 70, 1),  # a curly apostrophe: UCS-2, 70 then 67 a part
+        ("’" * 71, 71, 2),
+        ("😀" * 35, 70, 1),  # emoji are two UTF-16 units
+        ("癌" * 135, 135, 3),
+    ],
+)
+def test_segments(text, units, parts):
+    assert (length(text), segments(text)) == (units, parts)

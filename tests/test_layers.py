@@ -7,8 +7,8 @@ or inside a function alike. Layers, lowest first:
 - `bot.settings` imports no other project module;
 - `bot.storage` (the tables) and `bot.db` import only settings and storage;
 - the features (`bot.knowledge`, `bot.insights`, `bot.nlp`, `bot.safety`) never
-  import a channel or the actions;
-- `bot.channels` never imports the actions.
+  import a channel, the actions or the Rasa integration (`bot.rasa`);
+- `bot.channels` never imports the actions, `bot.rasa` neither them nor a channel.
 
 A failure names the edge that breaks a rule, with the file and line of the import.
 """
@@ -116,8 +116,13 @@ RULES = [
         lambda target: not within(target, "bot.settings", "bot.storage"),
         "storage and db import only settings and storage",
     ),
-    (FEATURES, lambda target: within(target, "bot.channels", "actions"), "features never import channels or actions"),
+    (
+        FEATURES,
+        lambda target: within(target, "bot.channels", "actions", "bot.rasa"),
+        "features never import channels, actions or the Rasa integration (bot.rasa)",
+    ),
     ("bot.channels", lambda target: within(target, "actions"), "channels never import the actions"),
+    ("bot.rasa", lambda target: within(target, "bot.channels", "actions"), "bot.rasa imports no channel or action"),
 ]
 
 
@@ -175,7 +180,8 @@ def test_the_cycle_check_finds_a_cycle_made_inside_a_function():
         ("bot.db", "bot.channels.sms.store"),
         ("bot.storage.sms", "bot.insights.store"),
         ("bot.knowledge.repository", "bot.channels.web"),
-        ("bot.nlp.rasa_components", "actions.actions"),
+        ("bot.rasa.components", "actions.actions"),
+        ("bot.nlp.feelings", "bot.rasa.components"),
         ("bot.channels.sms.channel", "actions.actions"),
     ],
 )

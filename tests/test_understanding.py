@@ -104,7 +104,7 @@ def test_the_question_after_a_story_is_what_is_answered(agent):
 def test_a_safety_level_wins_alone_so_the_fallback_cannot_call_it_ambiguous():
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlp.rasa_components import SafetyIntentOverride
+    from bot.rasa.components import SafetyIntentOverride
 
     message = Message(data={"text": "x"})
     message.set(

@@ -1,4 +1,7 @@
-"""The project's Rasa NLU components that read the spaCy pipeline's output.
+"""The project's Rasa NLU steps around the classifiers: entities, safety, language, feelings.
+
+config.yml names them as `bot.rasa.components.<Class>`. The NLP they apply lives in
+bot/nlp and bot/safety; these classes are the glue to Rasa's messages.
 
 - `CanonicalSpacyEntityExtractor`: Rasa's SpacyEntityExtractor, reporting each
   entity's canonical value. The stock extractor reports the matched text
@@ -11,9 +14,11 @@
   before FallbackClassifier, so a message about danger is never answered with
   "I'm not sure I understood".
 - `LanguageRouter`: a message in another language gets the `other_language` intent.
+- `FeelingReader`: after FallbackClassifier, the message's `feeling` (bot/nlp/feelings.py)
+  for the actions' acknowledgement; "is this the end?" goes to `personal_advice`.
 
-The spelling corrector and the question ranker have modules of their own
-(`bot.nlp.spelling`, `bot.nlp.ranker`).
+The spelling corrector and the question ranker are trainable models with their own
+modules (`bot.nlp.spelling`, `bot.nlp.ranker`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from spacy.tokens import Doc
 
 import bot.nlp.language  # noqa: F401  (registers the spaCy "language_detector" factory)
 from bot import safety  # registers the spaCy "safety_matcher" factory before SpacyNLP loads
+from bot.nlp.feelings import FACING_THE_END, feeling
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False, model_from="SpacyNLP")
@@ -150,6 +156,27 @@ class LanguageRouter(IntentStep):
             if language != "en" and not message.get("safety"):
                 top = {"name": OTHER_LANGUAGE, "confidence": 1.0}
                 ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != OTHER_LANGUAGE]
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+        return messages
+
+
+ROUTED_TO = "personal_advice"
+KEEP = {*SAFETY_INTENTS, "other_language"}  # danger and other languages are answered as they are
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class FeelingReader(IntentStep):
+    """Sets `feeling`; a message facing the end that is not about danger gets `personal_advice`."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            found = feeling(message.get(TEXT) or "")
+            message.set("feeling", found, add_to_output=True)
+            intent = (message.get(INTENT) or {}).get("name")
+            if found == FACING_THE_END and intent not in KEEP:
+                top = {"name": ROUTED_TO, "confidence": 1.0}
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != ROUTED_TO]
                 message.set(INTENT, top, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
         return messages

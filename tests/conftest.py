@@ -143,9 +143,9 @@ def new_sid() -> str:
     return f"SM{uuid.uuid4().hex}"
 
 
-def start_bot(tmp: Path, **overrides: str) -> Servers:
-    """`python -m bot run` on free ports with its own SQLite files, as a user runs it."""
-    settings = {
+def bot_settings(tmp: Path, **overrides: str) -> dict[str, str]:
+    """`python -m bot run`'s settings for a test bot: its own SQLite files in `tmp`, as a user runs it."""
+    return {
         # make run's mode (generated secrets, REST open); the `bot` fixture runs production.
         "BOT_ENV": "development",
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
@@ -164,11 +164,20 @@ def start_bot(tmp: Path, **overrides: str) -> Servers:
         "SMS_ADDRESS_RATE_LIMIT": "0",
         **overrides,
     }
-    try:
-        bot = local.start(tmp, settings)
-    except RuntimeError as error:
-        pytest.fail(str(error))
+
+
+def ready(bot: local.LocalBot, tmp: Path, settings: dict[str, str]) -> Servers:
+    """The launched bot once it answers; the test fails with the log's end if it does not."""
+    if not bot.wait_for(local.READY, 300):
+        bot.stop(timeout=10)
+        pytest.fail(f"`python -m bot run` did not start:\n{bot.log.read_text(errors='replace')[-3000:]}")
     return Servers(bot, tmp / "bot.db", settings)
+
+
+def start_bot(tmp: Path, **overrides: str) -> Servers:
+    """`python -m bot run` on free ports with its own SQLite files, as a user runs it."""
+    settings = bot_settings(tmp, **overrides)
+    return ready(local.launch(settings, tmp / "servers.log"), tmp, settings)
 
 
 def production_settings(**overrides: str) -> dict[str, str]:
@@ -195,10 +204,58 @@ def stop_bot(servers: Servers) -> None:
             assert s.connect_ex(("127.0.0.1", busy)) != 0, f"port {busy} still in use after SIGTERM"
 
 
+def production_bot_settings(tmp: Path) -> dict[str, str]:
+    """The `bot` fixture's settings: production, its care team's line open only on a day that is
+    not today, and the knowledge base's database in its own folder (kb/)."""
+    (tmp / "kb").mkdir(exist_ok=True)
+    today = datetime.now(timezone.utc).weekday()
+    other = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(today + 3) % 7]
+    production = production_settings(
+        DATABASE_URL=f"sqlite:///{tmp / 'kb' / 'bot.db'}",
+        CARE_TEAM_HOURS=f"{other} 10:00-11:00",
+        CARE_TEAM_TIMEZONE="UTC",
+        CARE_TEAM_URGENT_PHONE="555-010-2424",
+    )
+    return bot_settings(tmp, **production)
+
+
+# The session's two shared bots, by fixture name. Each takes ~20 s to load the model: they are
+# launched as soon as the tests are collected, and load while the tests before them run.
+SHARED_BOTS: dict[str, Callable[[Path], dict[str, str]]] = {"servers": bot_settings, "bot": production_bot_settings}
+_launched: dict[str, tuple[local.LocalBot, Path, dict[str, str]]] = {}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    factory: pytest.TempPathFactory = session.config._tmp_path_factory  # set by pytest's tmp_path plugin
+    for name, settings_for in SHARED_BOTS.items():
+        if name in used:
+            tmp = factory.mktemp(name)
+            settings = settings_for(tmp)
+            _launched[name] = (local.launch(settings, tmp / "servers.log"), tmp, settings)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A launched bot that no test took (an interrupted run) is stopped too."""
+    for bot, _, _ in _launched.values():
+        bot.stop(timeout=10)
+    _launched.clear()
+
+
+def shared_bot(name: str, tmp_path_factory: pytest.TempPathFactory) -> Servers:
+    if name in _launched:
+        return ready(*_launched.pop(name))
+    tmp = tmp_path_factory.mktemp(name)
+    settings = SHARED_BOTS[name](tmp)
+    return ready(local.launch(settings, tmp / "servers.log"), tmp, settings)
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The bot as `make run` runs it (development), for the end-to-end tests of each channel."""
-    servers = start_bot(tmp_path_factory.mktemp("servers"))
+    servers = shared_bot("servers", tmp_path_factory)
     yield servers
     stop_bot(servers)
 
@@ -207,24 +264,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The bot as a deployment runs it (BOT_ENV=production, strong secrets, REST behind a token,
     the HTTP API on with RASA_TOKEN), shared by tests/test_security.py, tests/test_faults.py and
-    tests/test_conversation.py: one model load instead of three.
+    tests/test_conversation.py: one model load instead of three (production_bot_settings).
 
-    Its care team's line is open only on a day that is not today (the hand-off says when it
-    opens); the knowledge base's database is in its own folder (kb/), which the fault tests
-    take away and put back. The fault tests kill and restart its servers: `python -m bot run`
-    starts them again, and each test waits until answers resume.
+    The fault tests kill and restart its servers: `python -m bot run` starts them again, and
+    each test waits until answers resume; they also take its knowledge base (kb/) away and back.
     """
-    tmp = tmp_path_factory.mktemp("production")
-    (tmp / "kb").mkdir()
-    today = datetime.now(timezone.utc).weekday()
-    other = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(today + 3) % 7]
-    settings = production_settings(
-        DATABASE_URL=f"sqlite:///{tmp / 'kb' / 'bot.db'}",
-        CARE_TEAM_HOURS=f"{other} 10:00-11:00",
-        CARE_TEAM_TIMEZONE="UTC",
-        CARE_TEAM_URGENT_PHONE="555-010-2424",
-    )
-    servers = start_bot(tmp, **settings)
+    servers = shared_bot("bot", tmp_path_factory)
     yield servers
     stop_bot(servers)
 

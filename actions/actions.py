@@ -323,9 +323,9 @@ def answered_topics(tracker: Tracker) -> list[str]:
     for event in tracker.events:
         custom = ((event.get("data") or {}).get("custom") or {}) if event.get("event") == "bot" else {}
         topic, site = name_or_none(custom.get("topic")), custom.get("site")
-        key = f"{topic}/{site}" if topic and isinstance(site, str) else topic
-        key = key if catalogue.is_topic(key) else topic
-        if key is not None and catalogue.is_topic(key) and key not in found and custom.get("kind") is None:
+        with_site = f"{topic}/{site}" if topic and isinstance(site, str) else None
+        key = with_site if catalogue.is_topic(with_site) else topic
+        if catalogue.is_topic(key) and key not in found and custom.get("kind") is None:
             found.append(key)
     return found
 

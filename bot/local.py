@@ -188,11 +188,15 @@ def start(
     new_session: bool = False,
     on_line: OnLine | None = None,
 ) -> LocalBot:
-    """Start the bot with these settings; its output goes to tmp/servers.log. Returns once it is ready.
+    """Start the bot with these settings; its output goes to tmp/servers.log. Returns once it is ready."""
+    return wait_until_ready(launch(settings, tmp / "servers.log", new_session=new_session, on_line=on_line), timeout)
 
-    Raises RuntimeError, with the log's end, if it exits or is not ready in time.
+
+def wait_until_ready(bot: LocalBot, timeout: float = 300) -> LocalBot:
+    """`bot` once it says it is ready to answer.
+
+    Raises RuntimeError, with the log's end, if it exits or is not ready in time (it is stopped then).
     """
-    bot = launch(settings, tmp / "servers.log", new_session=new_session, on_line=on_line)
     if not bot.wait_for(READY, timeout):
         bot.stop(timeout=10)
         raise RuntimeError(f"`python -m bot run` did not start:\n{bot.log.read_text(errors='replace')[-3000:]}")

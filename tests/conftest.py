@@ -166,18 +166,26 @@ def bot_settings(tmp: Path, **overrides: str) -> dict[str, str]:
     }
 
 
+Launched = tuple[local.LocalBot, Path, dict[str, str]]  # the bot, its folder, its settings
+
+
+def launched(tmp: Path, settings: dict[str, str]) -> Launched:
+    """`python -m bot run` started with these settings, its log in `tmp`; not yet ready."""
+    return local.launch(settings, tmp / "servers.log"), tmp, settings
+
+
 def ready(bot: local.LocalBot, tmp: Path, settings: dict[str, str]) -> Servers:
     """The launched bot once it answers; the test fails with the log's end if it does not."""
-    if not bot.wait_for(local.READY, 300):
-        bot.stop(timeout=10)
-        pytest.fail(f"`python -m bot run` did not start:\n{bot.log.read_text(errors='replace')[-3000:]}")
+    try:
+        local.wait_until_ready(bot)
+    except RuntimeError as error:
+        pytest.fail(str(error))
     return Servers(bot, tmp / "bot.db", settings)
 
 
 def start_bot(tmp: Path, **overrides: str) -> Servers:
     """`python -m bot run` on free ports with its own SQLite files, as a user runs it."""
-    settings = bot_settings(tmp, **overrides)
-    return ready(local.launch(settings, tmp / "servers.log"), tmp, settings)
+    return ready(*launched(tmp, bot_settings(tmp, **overrides)))
 
 
 def production_settings(**overrides: str) -> dict[str, str]:
@@ -222,7 +230,7 @@ def production_bot_settings(tmp: Path) -> dict[str, str]:
 # The session's two shared bots, by fixture name. Each takes ~20 s to load the model: they are
 # launched as soon as the tests are collected, and load while the tests before them run.
 SHARED_BOTS: dict[str, Callable[[Path], dict[str, str]]] = {"servers": bot_settings, "bot": production_bot_settings}
-_launched: dict[str, tuple[local.LocalBot, Path, dict[str, str]]] = {}
+_launched: dict[str, Launched] = {}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -233,8 +241,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for name, settings_for in SHARED_BOTS.items():
         if name in used:
             tmp = factory.mktemp(name)
-            settings = settings_for(tmp)
-            _launched[name] = (local.launch(settings, tmp / "servers.log"), tmp, settings)
+            _launched[name] = launched(tmp, settings_for(tmp))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -245,11 +252,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def shared_bot(name: str, tmp_path_factory: pytest.TempPathFactory) -> Servers:
-    if name in _launched:
-        return ready(*_launched.pop(name))
-    tmp = tmp_path_factory.mktemp(name)
-    settings = SHARED_BOTS[name](tmp)
-    return ready(local.launch(settings, tmp / "servers.log"), tmp, settings)
+    """The bot launched at collection, or (a run that did not collect it) one launched now."""
+    if name not in _launched:
+        tmp = tmp_path_factory.mktemp(name)
+        _launched[name] = launched(tmp, SHARED_BOTS[name](tmp))
+    return ready(*_launched.pop(name))
 
 
 @pytest.fixture(scope="session")

@@ -560,10 +560,9 @@ print("RESULT" + json.dumps({"applied": applied, "parsed": out}))
 
 def parse(*modes: str) -> list[dict[str, Any]]:
     """Each mode's parses, from fresh processes run side by side (each loads the model)."""
-    command = [sys.executable, "-c", PARSE, "{mode}", str(MODEL_PATH), json.dumps(MESSAGES)]
     processes = [
         subprocess.Popen(
-            [mode if part == "{mode}" else part for part in command],
+            [sys.executable, "-c", PARSE, mode, str(MODEL_PATH), json.dumps(MESSAGES)],
             cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for mode in modes

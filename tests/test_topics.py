@@ -79,6 +79,8 @@ def test_labels_and_gap_notes_never_fill_a_gap_the_article_leaves():
 def test_a_malformed_entry_is_refused_with_what_is_wrong(entry, error):
     with pytest.raises(CatalogueError, match=error):
         list(answer_entries([entry]))
+    with pytest.raises(CatalogueError, match=error):  # the labels and gap notes the actions read
+        topics_of([entry])
 
 
 def test_sites_are_answers_of_their_own_with_their_own_labels():

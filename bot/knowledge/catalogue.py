@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -72,32 +72,41 @@ def _fields(entry: Any, allowed: set[str], where: str) -> dict[str, Any]:
     return entry
 
 
-def answer_entries(raw_entries: list[dict]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(topic, site, entry) for each answer: a topic's own, or one per site."""
+def _topic_entries(raw_entries: list[dict]) -> Iterator[dict[str, Any]]:
+    """Each topic's entry, checked before any of its fields is read."""
     for number, entry in enumerate(raw_entries, 1):
         entry = _fields(entry, TOPIC_FIELDS, f"entry {number}")
         if not isinstance(entry.get("topic"), str) or not entry["topic"].isidentifier():
             raise CatalogueError(f"entry {number}: 'topic' must be a name like what_is_lymph")
+        yield entry
+
+
+def _site_entries(entry: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for site_entry in entry.get("sites", ()):
+        yield str(site_entry.get("site")), _fields(site_entry, SITE_FIELDS, f"{entry['topic']}: a site")
+
+
+def answer_entries(raw_entries: list[dict]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(topic, site, entry) for each answer: a topic's own, or one per site."""
+    for entry in _topic_entries(raw_entries):
         if "sites" not in entry:
             yield entry["topic"], NO_SITE, entry
-            continue
-        for site_entry in entry["sites"]:
-            site_entry = _fields(site_entry, SITE_FIELDS, f"{entry['topic']}: a site")
-            yield entry["topic"], str(site_entry["site"]), site_entry
+        for site, site_entry in _site_entries(entry):
+            yield entry["topic"], site, site_entry
+
+
+def _topic(key: str, entry: dict[str, Any]) -> Topic:
+    about, not_for = entry.get("about", ""), entry.get("not", "")
+    return Topic(key, entry["label"], about, not_for, entry.get("gap"), entry.get("gap_for_type"))
 
 
 def topics_of(raw_entries: list[dict]) -> dict[str, Topic]:
     """Every topic and topic/site key with its label, description and gap notes."""
     found: dict[str, Topic] = {}
-    for entry in raw_entries:
-        about, not_for = entry.get("about", ""), entry.get("not", "")
-        found[entry["topic"]] = Topic(
-            entry["topic"], entry["label"], about, not_for, entry.get("gap"), entry.get("gap_for_type")
-        )
-    for topic, site, entry in answer_entries(raw_entries):
-        if site != NO_SITE:
-            key = f"{topic}/{site}"
-            found[key] = Topic(key, entry["label"], "", "", entry.get("gap"), entry.get("gap_for_type"))
+    for entry in _topic_entries(raw_entries):
+        found[entry["topic"]] = _topic(entry["topic"], entry)
+        for site, site_entry in _site_entries(entry):
+            found[f"{entry['topic']}/{site}"] = _topic(f"{entry['topic']}/{site}", site_entry)
     return found
 
 
@@ -173,7 +182,7 @@ def label(key: str) -> str:
     return known.label if known else key.partition("/")[0].replace("_", " ")
 
 
-def is_topic(key: object, with_site: bool = True) -> bool:
+def is_topic(key: object, with_site: bool = True) -> TypeGuard[str]:
     """Whether `key` is a topic of the catalogue (or, `with_site`, a topic/site)."""
     return isinstance(key, str) and key in topics() and (with_site or "/" not in key)
 

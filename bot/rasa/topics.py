@@ -80,15 +80,19 @@ def rendered(root: Path = PROJECT_ROOT) -> dict[Path, str]:
     return files
 
 
+def _stale(files: dict[Path, str]) -> list[Path]:
+    return [path for path, text in files.items() if path.read_text(encoding="utf-8") != text]
+
+
 def stale(root: Path = PROJECT_ROOT) -> list[Path]:
     """The generated files whose blocks do not match the catalogue."""
-    return [path for path, text in rendered(root).items() if path.read_text(encoding="utf-8") != text]
+    return _stale(rendered(root))
 
 
 def write(root: Path = PROJECT_ROOT) -> list[Path]:
     """Bring the generated blocks up to date; the files changed."""
-    changed = stale(root)
     files = rendered(root)
+    changed = _stale(files)
     for path in changed:
         path.write_text(files[path], encoding="utf-8")
     return changed
